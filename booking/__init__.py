@@ -1,0 +1,1 @@
+"""Reservations of the public testing labs: rules, availability, conflicts, approval, calendars."""

@@ -1,0 +1,56 @@
+"""iCalendar feeds per lab and per enterprise, reached through secret-token URLs."""
+from __future__ import annotations
+
+import datetime as dt
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from booking import domain
+from booking.models import Booking
+from labs.accounts.models import Enterprise
+from labs.catalog.models import Lab
+from labs.errors import NotFound
+
+FEED_PAST = dt.timedelta(days=90)
+
+
+def _feed(name: str, bookings: list[Booking], with_enterprise: bool) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//labs//booking//ZH")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    for b in bookings:
+        event = Event()
+        event.add("uid", f"booking-{b.id}@labs")
+        event.add("dtstart", b.starts_at)
+        event.add("dtend", b.ends_at)
+        event.add("dtstamp", b.created_at)
+        who = f" — {b.enterprise.name}" if with_enterprise else ""
+        event.add("summary", f"{b.lab.code} {b.test_type}{who}")
+        event.add("location", f"{b.lab.name}, {b.lab.location}, bay {b.bay}")
+        event.add("status", "CONFIRMED" if b.status in ("approved", "checked_in", "completed") else "TENTATIVE")
+        event.add("description", f"#{b.id} {b.status}; {b.batches} batches; {b.sample_description}")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def _bookings(session: Session, *where, now: dt.datetime) -> list[Booking]:
+    return list(session.scalars(select(Booking).options(selectinload(Booking.lab), selectinload(Booking.enterprise))
+                                .where(*where, Booking.status.in_(domain.ACTIVE + ("completed",)),
+                                       Booking.starts_at >= now - FEED_PAST).order_by(Booking.starts_at)))
+
+
+def lab_feed(session: Session, token: str, now: dt.datetime) -> bytes:
+    lab = session.scalar(select(Lab).where(Lab.calendar_token == token))
+    if lab is None:
+        raise NotFound("no such calendar")
+    return _feed(f"{lab.code} {lab.name}", _bookings(session, Booking.lab_id == lab.id, now=now), True)
+
+
+def enterprise_feed(session: Session, token: str, now: dt.datetime) -> bytes:
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.calendar_token == token))
+    if enterprise is None:
+        raise NotFound("no such calendar")
+    return _feed(enterprise.name, _bookings(session, Booking.enterprise_id == enterprise.id, now=now), False)

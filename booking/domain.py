@@ -1,0 +1,85 @@
+"""Booking rules as plain Python: the overlap rule, the state machine, slot checks, fees, recurrence."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+# A booking holds its bay in these states; the database forbids two of them overlapping on a bay.
+ACTIVE = ("requested", "approved", "checked_in")
+STATES = ACTIVE + ("rejected", "cancelled", "completed", "no_show", "lapsed")
+
+STAFF = ("admin", "lab_manager")
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]  # "owner" means a member of the booking's enterprise
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "approve": Transition(("requested",), "approved", STAFF),
+    "reject": Transition(("requested",), "rejected", STAFF),
+    "cancel": Transition(("requested", "approved"), "cancelled", STAFF + ("owner",)),
+    "check_in": Transition(("approved",), "checked_in", STAFF + ("technician",)),
+    "complete": Transition(("checked_in",), "completed", STAFF + ("technician",)),
+    "no_show": Transition(("approved",), "no_show", STAFF + ("technician",)),
+    # Only the scheduler lapses a booking, when committed documents do not arrive in time.
+    "lapse": Transition(("requested", "approved"), "lapsed", ()),
+}
+
+
+def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime) -> bool:
+    """Half-open [start, end): back-to-back slots do not overlap."""
+    return a_start < b_end and b_start < a_end
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    min_duration: dt.timedelta
+    max_duration: dt.timedelta
+    max_advance: dt.timedelta
+
+
+def slot_problems(rules: SlotRules, now: dt.datetime, start: dt.datetime, end: dt.datetime) -> list[str]:
+    """What is wrong with a requested slot on its own (opening hours and closures are checked apart)."""
+    if end <= start:
+        return ["the end must be after the start"]
+    problems = []
+    if start < now:
+        problems.append("the slot starts in the past")
+    if end - start < rules.min_duration:
+        problems.append(f"shorter than the lab's minimum of {_minutes(rules.min_duration)} minutes")
+    if end - start > rules.max_duration:
+        problems.append(f"longer than the lab's maximum of {_minutes(rules.max_duration)} minutes")
+    if start - now > rules.max_advance:
+        problems.append(f"more than {rules.max_advance.days} days ahead")
+    return problems
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+def fee(public_benefit: bool, per_hour: Decimal, per_batch: Decimal,
+        start: dt.datetime, end: dt.datetime, batches: int) -> Decimal:
+    """The schedule's fee: hours (pro rata) and test batches; public-benefit labs charge nothing."""
+    if public_benefit:
+        return Decimal("0.00")
+    hours = Decimal((end - start).total_seconds()) / Decimal(3600)
+    return (per_hour * hours + per_batch * batches).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def weekly_occurrences(start: dt.datetime, end: dt.datetime, weeks: int, tz: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The same local wall-clock slot on `weeks` consecutive weeks, as UTC-aware datetimes."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    naive_start, naive_end = local_start.replace(tzinfo=None), local_end.replace(tzinfo=None)
+    out = []
+    for week in range(weeks):
+        shift = dt.timedelta(weeks=week)
+        out.append(((naive_start + shift).replace(tzinfo=tz).astimezone(dt.timezone.utc),
+                    (naive_end + shift).replace(tzinfo=tz).astimezone(dt.timezone.utc)))
+    return out

@@ -1,0 +1,52 @@
+"""Usage statistics per lab and month: utilisation, enterprises served, batches tested."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from booking.models import Booking
+from booking.service import get_lab, lab_hours, manages
+from labs.accounts.models import User
+from labs.accounts.service import require_role
+from labs.catalog.domain import open_intervals, subtract
+from labs.catalog.models import Closure
+from labs.errors import Forbidden
+
+# Time counts as used once the booking was approved and not given back.
+USED = ("approved", "checked_in", "completed", "no_show")
+
+
+def monthly_usage(session: Session, actor: User | None, lab_id: int, year: int, month: int) -> dict:
+    actor = require_role(actor, "admin", "lab_manager")
+    lab = get_lab(session, lab_id)
+    if not manages(actor, lab):
+        raise Forbidden(f"you do not manage lab {lab.code}")
+    tz = ZoneInfo(lab.timezone)
+    first = dt.date(year, month, 1)
+    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    start, end = dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
+    closures = [(c.starts_at, c.ends_at) for c in session.scalars(select(Closure).where(
+        Closure.lab_id == lab.id, Closure.starts_at < end, Closure.ends_at > start))]
+    open_seconds = 0.0
+    day = first
+    while day < after:
+        open_seconds += sum((e - s).total_seconds() for s, e in subtract(open_intervals(day, lab_hours(lab), tz), closures))
+        day += dt.timedelta(days=1)
+    bookings = list(session.scalars(select(Booking).where(
+        Booking.lab_id == lab.id, Booking.status.in_(USED), Booking.starts_at >= start, Booking.starts_at < end)))
+    booked_seconds = sum((b.ends_at - b.starts_at).total_seconds() for b in bookings)
+    capacity = open_seconds * lab.bays
+    done = [b for b in bookings if b.status == "completed"]
+    return {
+        "lab_id": lab.id, "month": f"{year:04d}-{month:02d}",
+        "open_bay_hours": round(capacity / 3600, 2),
+        "booked_hours": round(booked_seconds / 3600, 2),
+        "utilisation": round(booked_seconds / capacity, 4) if capacity else 0.0,
+        "bookings": len(bookings),
+        "no_shows": sum(1 for b in bookings if b.status == "no_show"),
+        "enterprises_served": len({b.enterprise_id for b in done}),
+        "batches_tested": sum(b.batches for b in done),
+    }

@@ -1,0 +1,1 @@
+"""Users, roles, enterprises, password hashing and API tokens."""

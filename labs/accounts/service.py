@@ -1,0 +1,109 @@
+"""Account use cases: create users and enterprises, log in, issue and check bearer tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
+
+from labs import audit
+from labs.accounts.models import ROLES, ApiToken, Enterprise, User
+from labs.db import utcnow
+from labs.errors import Conflict, Forbidden, Invalid, Unauthorized
+
+_hasher = PasswordHasher()  # argon2id, memory-hard
+TOKEN_LIFETIME = dt.timedelta(days=30)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def validate_credit_code(code: str) -> str:
+    """The unified social credit code (GB 32100) with its check character, normalised."""
+    try:
+        return uscc.validate(code)
+    except ValidationError as exc:
+        raise Invalid("invalid unified social credit code",
+                      {"credit_code": [f"{code!r} is not a valid unified social credit code: {exc}"]})
+
+
+def require_role(actor: User | None, *roles: str) -> User:
+    if actor is None:
+        raise Unauthorized("log in or send a bearer token")
+    if actor.role not in roles:
+        raise Forbidden(f"role {actor.role!r} may not do this (needs one of: {', '.join(roles)})")
+    return actor
+
+
+def get_or_create_enterprise(session: Session, credit_code: str, name: str | None) -> Enterprise:
+    code = validate_credit_code(credit_code)
+    enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+    if enterprise is None:
+        if not name:
+            raise Invalid("a new enterprise needs a name", {"enterprise_name": ["required for a new enterprise"]})
+        enterprise = Enterprise(credit_code=code, name=name, calendar_token=secrets.token_urlsafe(24))
+        session.add(enterprise)
+        session.flush()
+    return enterprise
+
+
+def create_user(session: Session, actor: User | None, email: str, password: str, role: str,
+                name: str = "", enterprise_code: str | None = None,
+                enterprise_name: str | None = None) -> User:
+    """Create a user; `actor` None means the command line (trusted operator)."""
+    if actor is not None:
+        require_role(actor, "admin")
+    errors: dict[str, list[str]] = {}
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        errors["email"] = ["not an e-mail address"]
+    if role not in ROLES:
+        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+    if len(password) < 8:
+        errors["password"] = ["at least 8 characters"]
+    if role == "enterprise" and not enterprise_code:
+        errors["enterprise_code"] = ["an enterprise user needs the enterprise's credit code"]
+    if role != "enterprise" and enterprise_code:
+        errors["enterprise_code"] = ["only enterprise users belong to an enterprise"]
+    if errors:
+        raise Invalid("invalid user", errors)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email} exists")
+    enterprise = get_or_create_enterprise(session, enterprise_code, enterprise_name) if enterprise_code else None
+    user = User(email=email, name=name or email, password_hash=_hasher.hash(password), role=role,
+                enterprise=enterprise)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor.id if actor else None, "user.create", "user", user.id, None,
+                 {"email": email, "role": role, "enterprise_id": user.enterprise_id})
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        if user is None or not user.active or not _hasher.verify(user.password_hash, password):
+            raise Unauthorized("wrong e-mail or password")
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("wrong e-mail or password") from None
+    return user
+
+
+def issue_token(session: Session, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+                         expires_at=utcnow() + TOKEN_LIFETIME))
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(
+        ApiToken.token_sha256 == hashlib.sha256(token.encode()).hexdigest()))
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
+        return None
+    return row.user

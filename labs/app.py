@@ -1,0 +1,32 @@
+"""The application factory: the one composition root."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from labs import api, config, db, i18n, web
+    from labs.accounts.api import blp as accounts_api
+    from labs.catalog.api import blp as catalog_api
+    from booking.api import blp as booking_api
+    from booking.feeds import blp as feeds
+
+    app = Flask(__name__, instance_path=os.environ.get("LABS_INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+    db.init_app(app)
+    i18n.init_app(app)
+    rest = api.init_app(app)
+    for blp in (accounts_api, catalog_api, booking_api):
+        rest.register_blueprint(blp)
+    app.register_blueprint(feeds)
+    web.init_app(app)
+    for blp in (accounts_api, catalog_api, booking_api):
+        # The API authenticates by bearer token only, never by cookie, so it needs no CSRF token.
+        web.csrf.exempt(blp)
+    return app

@@ -1,0 +1,1 @@
+"""The catalog of public testing labs: opening hours, closures, fees, instruments."""

@@ -1,0 +1,152 @@
+"""/api/v1/labs: the catalog and availability."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from labs.accounts.auth import current_user
+from labs.api import Blueprint
+from labs.catalog import service
+from labs.db import get_session
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Labs and instruments")
+BEARER = [{"bearerAuth": []}]
+Money = ma.fields.Decimal(places=2, as_string=True, validate=ma.validate.Range(min=0, max=10**8))
+
+
+class HoursSchema(ma.Schema):
+    weekday = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=6))
+    opens = ma.fields.Time(required=True)
+    closes = ma.fields.Time(required=True)
+
+
+class InstrumentIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    certificate_no = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    calibration_valid_until = ma.fields.Date(required=True)
+
+
+class InstrumentPatch(InstrumentIn):
+    class Meta:
+        partial = True
+
+
+class InstrumentOut(InstrumentIn):
+    id = ma.fields.Integer()
+    lab_id = ma.fields.Integer()
+
+
+class LabIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    discipline = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    location = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=ma.validate.Length(min=1, max=64))
+    bays = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
+    public_benefit = ma.fields.Boolean(load_default=False)
+    fee_per_hour = Money
+    fee_per_batch = Money
+    approval_mode = ma.fields.String(load_default="manager", validate=ma.validate.OneOf(["instant", "manager"]))
+    approval_deadline_days = ma.fields.Integer(load_default=3, validate=ma.validate.Range(min=0, max=60))
+    document_deadline_days = ma.fields.Integer(load_default=5, validate=ma.validate.Range(min=0, max=60))
+    min_duration_minutes = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=5, max=24 * 60))
+    max_duration_minutes = ma.fields.Integer(load_default=480, validate=ma.validate.Range(min=5, max=24 * 60))
+    max_advance_days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(min=1, max=730))
+    hours = ma.fields.List(ma.fields.Nested(HoursSchema), load_default=list)
+    instruments = ma.fields.List(ma.fields.Nested(InstrumentIn), load_default=list, load_only=True)
+    manager_ids = ma.fields.List(ma.fields.Integer(), load_default=list, load_only=True)
+
+
+class LabPatch(LabIn):
+    class Meta:
+        partial = True
+
+
+class LabOut(LabIn):
+    id = ma.fields.Integer()
+    instruments = ma.fields.List(ma.fields.Nested(InstrumentOut), dump_only=True)
+
+
+class ClosureIn(ma.Schema):
+    starts_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class ClosureOut(ClosureIn):
+    id = ma.fields.Integer()
+    lab_id = ma.fields.Integer()
+
+
+@blp.route("/labs", methods=["GET"])
+@blp.response(200, LabOut(many=True))
+def list_labs():
+    """The public catalog."""
+    return service.list_labs(get_session())
+
+
+@blp.route("/labs", methods=["POST"])
+@blp.arguments(LabIn)
+@blp.response(201, LabOut)
+@blp.errors(401, 403, 409)
+@blp.doc(security=BEARER)
+def create_lab(body):
+    db = get_session()
+    lab = service.create_lab(db, current_user(), body)
+    db.commit()
+    return lab
+
+
+@blp.route("/labs/<int:lab_id>", methods=["GET"])
+@blp.response(200, LabOut)
+@blp.errors(404)
+def get_lab(lab_id):
+    return service.get_lab(get_session(), lab_id)
+
+
+@blp.route("/labs/<int:lab_id>", methods=["PATCH"])
+@blp.arguments(LabPatch)
+@blp.response(200, LabOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def update_lab(body, lab_id):
+    db = get_session()
+    lab = service.update_lab(db, current_user(), lab_id, body)
+    db.commit()
+    return lab
+
+
+@blp.route("/labs/<int:lab_id>/closures", methods=["POST"])
+@blp.arguments(ClosureIn)
+@blp.response(201, ClosureOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def add_closure(body, lab_id):
+    db = get_session()
+    closure = service.add_closure(db, current_user(), lab_id, **body)
+    db.commit()
+    return closure
+
+
+@blp.route("/labs/<int:lab_id>/instruments", methods=["POST"])
+@blp.arguments(InstrumentIn)
+@blp.response(201, InstrumentOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def add_instrument(body, lab_id):
+    db = get_session()
+    instrument = service.add_instrument(db, current_user(), lab_id, body)
+    db.commit()
+    return instrument
+
+
+@blp.route("/instruments/<int:instrument_id>", methods=["PATCH"])
+@blp.arguments(InstrumentPatch)
+@blp.response(200, InstrumentOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def update_instrument(body, instrument_id):
+    db = get_session()
+    instrument = service.update_instrument(db, current_user(), instrument_id, body)
+    db.commit()
+    return instrument

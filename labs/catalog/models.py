@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, Numeric, String, Table, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from labs.accounts.models import User
+from labs.db import Base, UTCDateTime
+
+lab_managers = Table(
+    "lab_managers", Base.metadata,
+    Column("lab_id", ForeignKey("labs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Lab(Base):
+    __tablename__ = "labs"
+    __table_args__ = (CheckConstraint("bays >= 1", name="bays_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    discipline: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    bays: Mapped[int] = mapped_column(Integer, default=1)
+    public_benefit: Mapped[bool] = mapped_column(Boolean, default=False)
+    fee_per_hour: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    fee_per_batch: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    # "instant" (单件即时签批) or "manager"
+    approval_mode: Mapped[str] = mapped_column(String(10), default="manager")
+    approval_deadline_days: Mapped[int] = mapped_column(Integer, default=3)
+    document_deadline_days: Mapped[int] = mapped_column(Integer, default=5)
+    min_duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    max_duration_minutes: Mapped[int] = mapped_column(Integer, default=8 * 60)
+    max_advance_days: Mapped[int] = mapped_column(Integer, default=90)
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    hours: Mapped[list[OpeningHours]] = relationship(
+        cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens)")
+    closures: Mapped[list[Closure]] = relationship(cascade="all, delete-orphan", order_by="Closure.starts_at")
+    instruments: Mapped[list[Instrument]] = relationship(cascade="all, delete-orphan", order_by="Instrument.code")
+    managers: Mapped[list[User]] = relationship(secondary=lab_managers)
+
+
+class OpeningHours(Base):
+    """Opening hours on a weekday (0 = Monday). Rows for Saturday/Sunday are weekend service days."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+                      CheckConstraint("closes > opens", name="closes_after_opens"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens: Mapped[dt.time] = mapped_column(Time)
+    closes: Mapped[dt.time] = mapped_column(Time)
+
+
+class Closure(Base):
+    """The lab is closed for maintenance or a holiday of its own."""
+
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_starts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class Instrument(Base):
+    __tablename__ = "instruments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    certificate_no: Mapped[str] = mapped_column(String(64), default="")
+    calibration_valid_until: Mapped[dt.date] = mapped_column(Date)

@@ -1,0 +1,139 @@
+"""Catalog use cases: labs, their hours, closures and instruments. Admins manage every lab; a lab
+manager manages the labs assigned to them."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from labs import audit
+from labs.accounts.models import User
+from labs.accounts.service import require_role
+from labs.catalog.models import Closure, Instrument, Lab, OpeningHours
+from labs.errors import Conflict, Forbidden, Invalid, NotFound
+
+LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "public_benefit", "fee_per_hour",
+              "fee_per_batch", "approval_mode", "approval_deadline_days", "document_deadline_days",
+              "min_duration_minutes", "max_duration_minutes", "max_advance_days")
+
+
+def list_labs(session: Session) -> list[Lab]:
+    return list(session.scalars(select(Lab).options(selectinload(Lab.hours), selectinload(Lab.instruments))
+                                .order_by(Lab.code)))
+
+
+def get_lab(session: Session, lab_id: int) -> Lab:
+    lab = session.get(Lab, lab_id)
+    if lab is None:
+        raise NotFound(f"no lab with id {lab_id}")
+    return lab
+
+
+def _require_manager(actor: User | None, lab: Lab) -> User:
+    actor = require_role(actor, "admin", "lab_manager")
+    if actor.role == "lab_manager" and actor not in lab.managers:
+        raise Forbidden(f"you do not manage lab {lab.code}")
+    return actor
+
+
+def _check(data: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    if "timezone" in data:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = [f"unknown time zone {data['timezone']!r}"]
+    if data.get("min_duration_minutes", 1) > data.get("max_duration_minutes", 10**9):
+        errors["max_duration_minutes"] = ["must not be less than the minimum duration"]
+    for i, h in enumerate(data.get("hours", [])):
+        if h["closes"] <= h["opens"]:
+            errors.setdefault("hours", []).append(f"hours[{i}]: closes must be after opens")
+    if errors:
+        raise Invalid("invalid lab", errors)
+
+
+def create_lab(session: Session, actor: User | None, data: dict) -> Lab:
+    actor = require_role(actor, "admin")
+    _check(data)
+    if session.scalar(select(Lab.id).where(Lab.code == data["code"])) is not None:
+        raise Conflict(f"a lab with code {data['code']} exists")
+    lab = Lab(**{k: v for k, v in data.items() if k in LAB_FIELDS}, calendar_token=secrets.token_urlsafe(24))
+    lab.hours = [OpeningHours(**h) for h in data.get("hours", [])]
+    lab.instruments = [Instrument(**i) for i in data.get("instruments", [])]
+    lab.managers = _managers(session, data.get("manager_ids", []))
+    session.add(lab)
+    session.flush()
+    audit.record(session, actor.id, "lab.create", "lab", lab.id, None, audit.snapshot(lab, LAB_FIELDS))
+    return lab
+
+
+def _managers(session: Session, ids: list[int]) -> list[User]:
+    users = list(session.scalars(select(User).where(User.id.in_(ids), User.role == "lab_manager")))
+    missing = sorted(set(ids) - {u.id for u in users})
+    if missing:
+        raise Invalid("unknown lab managers", {"manager_ids": [f"not lab managers: {missing}"]})
+    return users
+
+
+def update_lab(session: Session, actor: User | None, lab_id: int, data: dict) -> Lab:
+    lab = get_lab(session, lab_id)
+    actor = _require_manager(actor, lab)
+    if "manager_ids" in data and actor.role != "admin":
+        raise Forbidden("only an admin assigns lab managers")
+    _check({**{k: getattr(lab, k) for k in ("min_duration_minutes", "max_duration_minutes")}, **data})
+    before = audit.snapshot(lab, LAB_FIELDS)
+    for key, value in data.items():
+        if key in LAB_FIELDS:
+            setattr(lab, key, value)
+    if "hours" in data:
+        lab.hours = [OpeningHours(**h) for h in data["hours"]]
+    if "manager_ids" in data:
+        lab.managers = _managers(session, data["manager_ids"])
+    session.flush()
+    audit.record(session, actor.id, "lab.update", "lab", lab.id, before, audit.snapshot(lab, LAB_FIELDS))
+    return lab
+
+
+def add_closure(session: Session, actor: User | None, lab_id: int, starts_at: dt.datetime,
+                ends_at: dt.datetime, reason: str) -> Closure:
+    lab = get_lab(session, lab_id)
+    actor = _require_manager(actor, lab)
+    if ends_at <= starts_at:
+        raise Invalid("invalid closure", {"ends_at": ["must be after starts_at"]})
+    closure = Closure(lab_id=lab.id, starts_at=starts_at, ends_at=ends_at, reason=reason)
+    session.add(closure)
+    session.flush()
+    audit.record(session, actor.id, "closure.create", "closure", closure.id, None,
+                 audit.snapshot(closure, ("lab_id", "starts_at", "ends_at", "reason")))
+    return closure
+
+
+INSTRUMENT_FIELDS = ("code", "name", "certificate_no", "calibration_valid_until")
+
+
+def add_instrument(session: Session, actor: User | None, lab_id: int, data: dict) -> Instrument:
+    lab = get_lab(session, lab_id)
+    actor = _require_manager(actor, lab)
+    instrument = Instrument(lab_id=lab.id, **data)
+    session.add(instrument)
+    session.flush()
+    audit.record(session, actor.id, "instrument.create", "instrument", instrument.id, None,
+                 audit.snapshot(instrument, INSTRUMENT_FIELDS))
+    return instrument
+
+
+def update_instrument(session: Session, actor: User | None, instrument_id: int, data: dict) -> Instrument:
+    instrument = session.get(Instrument, instrument_id)
+    if instrument is None:
+        raise NotFound(f"no instrument with id {instrument_id}")
+    actor = _require_manager(actor, get_lab(session, instrument.lab_id))
+    before = audit.snapshot(instrument, INSTRUMENT_FIELDS)
+    for key, value in data.items():
+        setattr(instrument, key, value)
+    session.flush()
+    audit.record(session, actor.id, "instrument.update", "instrument", instrument.id, before,
+                 audit.snapshot(instrument, INSTRUMENT_FIELDS))
+    return instrument

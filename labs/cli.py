@@ -1,0 +1,116 @@
+"""The `labs` command: database, users, the web server, the scheduler, demo data, rigs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from labs.errors import DomainError
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _app():
+    from labs.app import create_app
+    return create_app()
+
+
+def upgrade(app) -> None:
+    from alembic import command
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = app.extensions["labs.engine"]
+    command.upgrade(cfg, "head")
+
+
+@click.group()
+def main():
+    """labs: metrology and lab booking for the bureau."""
+
+
+@main.group()
+def db():
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply every Alembic migration."""
+    upgrade(_app())
+    click.echo("database is at the newest schema")
+
+
+@main.group()
+def user():
+    """User accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "lab_manager", "technician", "inspector", "enterprise"]))
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+@click.option("--name", default="")
+@click.option("--enterprise-code", help="unified social credit code (enterprise users)")
+@click.option("--enterprise-name", help="the enterprise's name, when it is new")
+def user_create(email, role, password_stdin, name, enterprise_code, enterprise_name):
+    """Create a user; the password comes from standard input so it stays out of shell history."""
+    from labs.accounts.service import create_user
+    from labs.db import session_scope
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    try:
+        with app.app_context(), session_scope(app) as session:
+            created = create_user(session, None, email, password, role, name, enterprise_code, enterprise_name)
+            click.echo(f"created {created.role} {created.email} (id {created.id})")
+    except DomainError as exc:
+        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
+        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host, port, workers):
+    """Serve the web application with gunicorn worker processes."""
+    from labs.server import serve as run_server
+    run_server(host, port, workers)
+
+
+@main.command()
+def scheduler():
+    """Run scheduled jobs (one leader among several schedulers on PostgreSQL)."""
+    import logging
+    from booking.jobs import JOBS
+    from labs import scheduler as sched
+    logging.basicConfig(level=logging.INFO)
+    sched.run(_app(), JOBS)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def demo(host, port, workers):
+    """Migrate, load demo data (labs, users, bookings), print the logins, and serve."""
+    from labs.demo import seed
+    from labs.server import serve as run_server
+    app = _app()
+    upgrade(app)
+    logins = seed(app)
+    click.echo(f"database: {app.config['DATABASE_URL']}")
+    click.echo("demo logins (e-mail / password):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<12} {email:<28} {password}")
+    click.echo(f"open http://{host}:{port}/")
+    run_server(host, port, workers)
+
+
+try:
+    from devices.cli import rig
+except ImportError:  # devices/ not there yet
+    pass
+else:
+    main.add_command(rig)

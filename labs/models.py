@@ -1,0 +1,9 @@
+"""Every table, imported in one place so Alembic and tests see the whole schema."""
+from booking.models import Booking, WaitlistEntry  # noqa: F401
+from labs.accounts.models import ApiToken, Enterprise, User  # noqa: F401
+from labs.audit import AuditEntry  # noqa: F401
+from labs.catalog.models import Closure, Instrument, Lab, OpeningHours  # noqa: F401
+from labs.db import Base
+from labs.notify import Notification  # noqa: F401
+
+metadata = Base.metadata
