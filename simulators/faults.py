@@ -11,7 +11,7 @@ FAULT_KINDS = REQUEST_FAULTS + ("run-fault",)
 class FaultPlan:
     """Decides, request by request, whether and how a simulated rig misbehaves."""
 
-    def __init__(self, rate: float = 0.0, kinds: tuple[str, ...] = FAULT_KINDS, seed: int = 0):
+    def __init__(self, rate: float = 0.0, kinds: tuple[str, ...] = FAULT_KINDS, seed: int | str = 0):
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(FAULT_KINDS)}")

@@ -44,7 +44,7 @@ def build_rig(kind: str, index: int, options: RigOptions, clock: Clock):
     """Rig model number `index` and its fault plan; each rig draws from its own seeded streams."""
     if kind not in KINDS:
         raise ValueError(f"rig kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    faults = FaultPlan(options.fault_rate, options.faults, seed=hash((options.seed, index, "faults")))
+    faults = FaultPlan(options.fault_rate, options.faults, seed=f"{options.seed}:{index}:faults")
     dut = DeviceUnderTest(options.error_pct, parse_curve(options.error_curve) if options.error_curve else None,
                           options.scatter_pct, random.Random(f"{options.seed}:{index}:dut"))
     common = dict(run_fault_rate=faults.run_fault_rate, rng=random.Random(f"{options.seed}:{index}:rig"))

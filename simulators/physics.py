@@ -159,7 +159,7 @@ class FdrModel(_RigModel):
             "fault_code": self.run.fault_code if state == "fault" else 0,
             "run_id": self.run_count, "reference_volume": reference,
             "indicated_volume": reference * rv["volume_factor"],
-            "flow_rate": rv["target_flow"] if state == "running" else 0.0,
+            "flow_rate": rv["target_flow"] if state in ("running", "done") else 0.0,
             "rig_temperature": rv["t_b"], "nozzle_temperature": rv["t_j"],
             "ambient_temperature": self.temperatures[2], "elapsed": t,
             "standard_expansion": STAINLESS_EXPANSION_PER_C,
