@@ -65,6 +65,7 @@ EMB = RegisterMap("emb", (
 ))
 
 MODBUS_MAPS = {"fdr": FDR, "emb": EMB}
+STATUS_NAMES = {"fdr": FDR_STATUS, "emb": EMB_STATUS}
 # The live block a poller reads: every input field from status to elapsed, in one request.
 LIVE_FIELDS = {"fdr": [f.name for f in FDR.table(INPUT) if f.address < 200],
                "emb": [f.name for f in EMB.table(INPUT) if f.address < 200]}

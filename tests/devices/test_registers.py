@@ -1,0 +1,78 @@
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+from devices.maps import EMB, FDR, ChecksumError, tmr_frame, tmr_parse_read, tmr_unframe
+from devices.registers import HOLDING, INPUT, Field
+
+
+@given(st.floats(width=32, allow_nan=False), st.sampled_from(["ABCD", "CDAB"]))
+def test_f32_round_trips_in_either_word_order(value, word_order):
+    field = Field("x", 0, "f32", INPUT)
+    assert field.decode(field.encode(value, word_order), word_order) == value
+
+
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["ABCD", "CDAB"]))
+def test_u32_round_trips_in_either_word_order(value, word_order):
+    field = Field("x", 0, "u32", INPUT)
+    assert field.decode(field.encode(value, word_order), word_order) == value
+
+
+def test_word_order_abcd_puts_the_high_word_first():
+    field = Field("x", 0, "f32", INPUT)
+    assert field.encode(1.0, "ABCD") == [0x3F80, 0x0000]
+    assert field.encode(1.0, "CDAB") == [0x0000, 0x3F80]
+
+
+def test_ascii_is_two_characters_a_register_high_byte_first_padded_with_spaces():
+    field = FDR["serial_number"]
+    registers = field.encode("AB1")
+    assert registers[:2] == [0x4142, 0x3120] and registers[2:] == [0x2020] * 14
+    assert field.decode(registers) == "AB1"
+
+
+def test_firmware_103_reads_as_1_03():
+    assert math.isclose(FDR["firmware"].decode([103]), 1.03)
+    assert FDR["firmware"].encode(1.03) == [103]
+
+
+def test_span_covers_the_named_fields_in_one_request():
+    assert FDR.span(["status", "standard_expansion"]) == (INPUT, 0, 20)
+    assert EMB.span(["voltage_setpoint", "pulses"]) == (HOLDING, 100, 11)
+    with pytest.raises(ValueError, match="one table"):
+        FDR.span(["status", "command"])
+
+
+def test_decode_block_gives_only_whole_fields():
+    registers = FDR["run_id"].encode(7) + FDR["reference_volume"].encode(2.5)[:1]
+    assert FDR.decode_block(INPUT, 2, registers, "ABCD") == {"run_id": 7}
+
+
+def test_tmr_frame_is_text_star_xor_in_hex_crlf():
+    assert tmr_frame("OK") == b"OK*04\r\n"  # 'O' ^ 'K' = 0x4F ^ 0x4B
+    assert tmr_unframe(b"OK*04\r\n") == "OK"
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="*"), min_size=1, max_size=60),
+       st.data())
+def test_any_single_bit_error_in_a_tmr_reply_is_rejected(text, data):
+    frame = bytearray(tmr_frame(text))
+    position = data.draw(st.integers(0, len(frame) - 3))  # anywhere before CR LF
+    frame[position] ^= 1 << data.draw(st.integers(0, 7))
+    with pytest.raises(ChecksumError):
+        tmr_unframe(bytes(frame))
+
+
+@pytest.mark.parametrize("line", [b"OK\r\n", b"OK*4\r\n", b"OK*zz\r\n", b"OK*0a\r\n"])
+def test_tmr_reply_without_a_valid_checksum_field_is_rejected(line):
+    with pytest.raises(ChecksumError):
+        tmr_unframe(line)
+
+
+def test_tmr_read_reply_parses_into_named_values():
+    assert tmr_parse_read("D=1000.00,990.00;T=100.00,100.10;F=13.00") == {
+        "reference_distance_m": 1000.0, "meter_distance_m": 990.0,
+        "reference_time_s": 100.0, "meter_time_s": 100.1, "fare": 13.0}
+    with pytest.raises(ValueError):
+        tmr_parse_read("D=1000.00;T=1,2;F=3")
