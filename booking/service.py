@@ -407,3 +407,15 @@ def lapse_missing_documents(session: Session, now: dt.datetime | None = None) ->
                    f"documents not delivered by {booking.documents_due}: {booking.missing_documents}", now)
             lapsed.append(booking.id)
     return lapsed
+
+
+def lab_bookings_between(session: Session, actor: User | None, lab_id: int, start: dt.datetime,
+                         end: dt.datetime) -> list[Booking]:
+    """A lab's bookings in every state overlapping [start, end): the lab calendar of its managers."""
+    actor = require_role(actor, "admin", "lab_manager")
+    lab = get_lab(session, lab_id)
+    if not manages(actor, lab):
+        raise Forbidden(f"you do not manage lab {lab.code}")
+    return list(session.scalars(select(Booking).options(selectinload(Booking.enterprise)).where(
+        Booking.lab_id == lab.id, Booking.starts_at < end, Booking.ends_at > start)
+        .order_by(Booking.starts_at, Booking.bay)))

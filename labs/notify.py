@@ -50,3 +50,9 @@ def _send_mail(to: str, subject: str, body: str) -> None:
     except OSError:
         # The in-app notification is the record; a mail outage must not undo a booking.
         log.exception("could not send mail to %s", to)
+
+
+def notifications_for(session: Session, user: User, limit: int = 100) -> list[Notification]:
+    """The user's own notifications, newest first."""
+    return list(session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                .order_by(Notification.id.desc()).limit(limit)))

@@ -9,7 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
@@ -107,3 +107,8 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
+
+
+def list_users(session: Session, actor: User | None) -> list[User]:
+    require_role(actor, "admin")
+    return list(session.scalars(select(User).options(selectinload(User.enterprise)).order_by(User.id)))
