@@ -1,0 +1,124 @@
+"""Many simultaneous requests for overlapping slots, through `labs serve` with 4 worker processes:
+exactly one wins, all others get 409, nothing 5xx, and the table holds no overlap afterwards."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from labs.accounts.models import User
+from labs.accounts.service import issue_token
+from labs.db import session_scope
+from tests.conftest import booking_body, next_working_day
+
+REQUESTS = 200
+LABS_BIN = Path(sys.executable).with_name("labs")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(app, database_url, tmp_path):
+    """The real server: gunicorn with 4 worker processes on the test database."""
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w")
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+    proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "4"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/api/v1/labs", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"labs serve did not come up:\n{(tmp_path / 'server.log').read_text()}")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def test_200_simultaneous_overlapping_requests_give_one_201_and_199_409(app, world, server):
+    lab = world.lab(bays=1)
+    users = [world.user("enterprise", enterprise=i % 4)[0] for i in range(8)]
+    with app.app_context(), session_scope(app) as s:
+        tokens = [issue_token(s, s.get(User, uid)) for uid in users]
+    day = next_working_day()
+    rng = random.Random(7)
+    # Every slot contains 10:00-10:30, so any two of them overlap; starts and ends vary.
+    bodies = [booking_body(lab, day, rng.choice([8, 8.5, 9, 9.5, 10]), rng.choice([10.5, 11, 12, 13]))
+              for _ in range(REQUESTS)]
+    barrier = threading.Barrier(REQUESTS)
+    statuses: list[int] = [0] * REQUESTS
+    payloads: list[dict] = [{}] * REQUESTS
+
+    def fire(i: int) -> None:
+        with requests.Session() as http:
+            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+            barrier.wait()
+            r = http.post(f"{server}/api/v1/bookings", json=bodies[i], headers=headers, timeout=120)
+            statuses[i], payloads[i] = r.status_code, r.json()
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(REQUESTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert not [s for s in statuses if s >= 500], [p for s, p in zip(statuses, payloads) if s >= 500][:3]
+    assert statuses.count(201) == 1, sorted(set(statuses))
+    assert statuses.count(409) == REQUESTS - 1
+    for status, payload in zip(statuses, payloads):
+        if status == 409:
+            assert payload["conflicts"], payload  # the slot in the way is named
+    with app.app_context(), session_scope(app) as s:
+        active = s.execute(text("SELECT count(*) FROM bookings WHERE status IN ('requested', 'approved', 'checked_in')")).scalar()
+        overlapping = s.execute(text(
+            "SELECT count(*) FROM bookings a JOIN bookings b ON a.lab_id = b.lab_id AND a.bay = b.bay AND a.id < b.id "
+            "WHERE a.status IN ('requested', 'approved', 'checked_in') AND b.status IN ('requested', 'approved', 'checked_in') "
+            "AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at")).scalar()
+    assert active == 1
+    assert overlapping == 0
+
+
+def test_postgresql_itself_refuses_overlapping_active_bookings(app, world, database_url):
+    """The exclusion constraint holds even for writers that skip the service's check."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no exclusion constraints; BEGIN IMMEDIATE serialises the check instead")
+    from sqlalchemy.exc import IntegrityError
+    lab = world.lab(bays=1)
+    uid, _ = world.user("enterprise", enterprise=0)
+    insert = text(
+        "INSERT INTO bookings (lab_id, bay, enterprise_id, requester_id, starts_at, ends_at, status, test_type, "
+        "sample_description, batches, contact_name, contact_phone, fee, created_at, decision_note, "
+        "missing_documents, commitment_signed) SELECT :lab, 1, enterprise_id, id, :s, :e, :status, 't', 's', 1, "
+        "'c', '1', 0, now(), '', '', false FROM users WHERE id = :uid")
+    t0 = dt.datetime(2030, 1, 7, 2, tzinfo=dt.timezone.utc)
+    hour = dt.timedelta(hours=1)
+    with app.app_context(), session_scope(app) as s:
+        s.execute(insert, {"lab": lab, "s": t0, "e": t0 + 2 * hour, "status": "approved", "uid": uid})
+        s.execute(insert, {"lab": lab, "s": t0 + 2 * hour, "e": t0 + 3 * hour, "status": "requested", "uid": uid})
+        s.execute(insert, {"lab": lab, "s": t0, "e": t0 + hour, "status": "cancelled", "uid": uid})
+    with pytest.raises(IntegrityError) as refused:
+        with app.app_context(), session_scope(app) as s:
+            s.execute(insert, {"lab": lab, "s": t0 + hour, "e": t0 + 3 * hour, "status": "requested", "uid": uid})
+    assert refused.value.orig.sqlstate == "23P01"
