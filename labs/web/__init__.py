@@ -1,10 +1,33 @@
-"""Server-rendered pages."""
+"""Server-rendered pages: session login with CSRF protection, in Simplified Chinese by default.
+
+Translations: message ids are English; after changing texts run
+    pybabel extract -F babel.cfg -o labs/translations/messages.pot .
+    pybabel update -i labs/translations/messages.pot -d labs/translations
+    pybabel compile -d labs/translations
+and commit the .po and .mo files (a fresh clone needs no build step).
+"""
+from __future__ import annotations
+
+from flask import send_from_directory
 from flask_wtf import CSRFProtect
 
 csrf = CSRFProtect()
 
 
 def init_app(app) -> None:
-    from labs.web.views import blp
+    from labs.web import admin, bookings, common, views
     csrf.init_app(app)
-    app.register_blueprint(blp)
+    common.init_app(app)
+    for module in (views, bookings, admin):
+        app.register_blueprint(module.blp)
+    _serve_swagger_ui(app)
+
+
+def _serve_swagger_ui(app) -> None:
+    """flask-smorest's /api/docs loads Swagger UI from OPENAPI_SWAGGER_UI_URL; swagger-ui-bundle
+    ships those files, so the docs work without a network. The rule is more specific than
+    /static/<path>, so it wins."""
+    from swagger_ui_bundle import swagger_ui_path
+    prefix = app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/")
+    app.add_url_rule(f"{prefix}/<path:filename>", "swagger_ui_files",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))

@@ -1,0 +1,82 @@
+"""Administrator pages: labs and users, listed and created."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from labs.accounts.api import UserIn
+from labs.accounts.auth import current_user
+from labs.accounts.service import create_user, list_users, require_role
+from labs.catalog.api import LabIn
+from labs.catalog.service import create_lab, list_labs
+from labs.db import get_session
+from labs.errors import Conflict, Invalid
+from labs.web.common import DomainError, domain_error_page, load
+
+blp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+blp.register_error_handler(DomainError, domain_error_page)
+LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "fee_per_hour", "fee_per_batch",
+              "approval_mode", "approval_deadline_days", "document_deadline_days", "min_duration_minutes",
+              "max_duration_minutes", "max_advance_days")
+USER_FIELDS = ("email", "password", "name", "role", "enterprise_code", "enterprise_name")
+
+
+def _lab_page(form, errors=None, status=200):
+    db, actor = get_session(), current_user()
+    managers = [u for u in list_users(db, actor) if u.role == "lab_manager"]
+    return render_template("admin/labs.html", labs=list_labs(db), managers=managers, form=form,
+                           errors=errors or {}), status
+
+
+@blp.route("/labs", methods=["GET", "POST"])
+def labs():
+    actor = require_role(current_user(), "admin")
+    if request.method == "GET":
+        return _lab_page({"timezone": current_app.config["TIMEZONE"], "bays": "1", "opens": "08:30",
+                          "closes": "17:30", "weekdays": ["0", "1", "2", "3", "4"],
+                          "approval_mode": "manager"})
+    form = request.form
+    data = {k: form.get(k, "").strip() for k in LAB_FIELDS}
+    data["public_benefit"] = "public_benefit" in form
+    # One set of opening hours for the ticked weekdays; finer hours are set through the API.
+    data["hours"] = [{"weekday": d, "opens": form.get("opens", ""), "closes": form.get("closes", "")}
+                     for d in form.getlist("weekdays")]
+    data["manager_ids"] = form.getlist("manager_ids")
+    fields, errors = load(LabIn(), data)
+    if not errors:
+        db = get_session()
+        try:
+            lab = create_lab(db, actor, fields)
+            db.commit()
+            flash(_("Lab %(code)s created.", code=lab.code), "info")
+            return redirect(url_for("admin.labs"))
+        except Invalid as exc:
+            errors = exc.extra["errors"]
+        except Conflict as exc:
+            errors = {"code": [exc.detail]}
+        db.rollback()
+    return _lab_page(form, errors, 422)
+
+
+@blp.route("/users", methods=["GET", "POST"])
+def users():
+    actor = require_role(current_user(), "admin")
+    db = get_session()
+    errors = {}
+    if request.method == "POST":
+        fields, errors = load(UserIn(), {k: request.form.get(k, "").strip() if k != "password"
+                                         else request.form.get(k, "") for k in USER_FIELDS})
+        if not errors:
+            try:
+                user = create_user(db, actor, **fields)
+                db.commit()
+                flash(_("User %(email)s created.", email=user.email), "info")
+                return redirect(url_for("admin.users"))
+            except Invalid as exc:
+                errors = exc.extra["errors"]
+            except Conflict as exc:
+                errors = {"email": [exc.detail]}
+            db.rollback()
+    form = request.form if request.method == "POST" else {"role": "enterprise"}
+    return render_template("admin/users.html", users=list_users(db, actor), form=form, errors=errors), \
+        422 if errors else 200

@@ -1,0 +1,118 @@
+"""Enterprise pages (request form, my bookings) and lab-manager pages (approval queue, lab calendar)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from booking import service
+from booking.api import BookingIn
+from booking.service import BookingRequest
+from labs.accounts.auth import current_user
+from labs.accounts.service import require_role
+from labs.catalog.service import get_lab, list_labs
+from labs.db import get_session
+from labs.errors import Conflict, Invalid
+from labs.web.common import DomainError, domain_error_page, STATUS, load, today, week_of
+
+blp = Blueprint("bookings", __name__, template_folder="templates")
+blp.register_error_handler(DomainError, domain_error_page)
+# The form's own fields; the slot is read from date + start + end in the lab's time zone.
+FORM_FIELDS = ("lab_id", "test_type", "sample_description", "batches", "contact_name", "contact_phone",
+               "missing_documents")
+
+
+def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
+    """The booking request from the form, or messages per field."""
+    data = {k: form.get(k, "").strip() for k in FORM_FIELDS}
+    data["instrument_ids"] = form.getlist("instrument_ids")
+    data["commitment_signed"] = "commitment_signed" in form
+    fields, errors = load(BookingIn(partial=("starts_at", "ends_at")), data)
+    lab = next((lab for lab in labs if str(lab.id) == data["lab_id"]), None)
+    if lab is None:
+        errors["lab_id"] = [_("Choose a lab.")]
+    parsed = {}
+    for name, parse, message in (("date", dt.date.fromisoformat, _("Enter a date as YYYY-MM-DD.")),
+                                 ("start", dt.time.fromisoformat, _("Enter a time as HH:MM.")),
+                                 ("end", dt.time.fromisoformat, _("Enter a time as HH:MM."))):
+        try:
+            parsed[name] = parse(form.get(name, ""))
+        except ValueError:
+            errors[name] = [message]
+    if errors:
+        return {}, errors
+    tz = ZoneInfo(lab.timezone)
+    fields["starts_at"] = dt.datetime.combine(parsed["date"], parsed["start"], tz)
+    fields["ends_at"] = dt.datetime.combine(parsed["date"], parsed["end"], tz)
+    fields["instrument_ids"] = tuple(fields["instrument_ids"])
+    return fields, errors
+
+
+@blp.route("/bookings/new", methods=["GET", "POST"])
+def new_booking():
+    db, actor = get_session(), current_user()
+    require_role(actor, "enterprise")
+    labs = list_labs(db)
+    if request.method == "GET":
+        form = {"lab_id": request.args.get("lab_id", ""), "date": request.args.get("date", ""),
+                "batches": "1", "contact_name": actor.name}
+        return render_template("booking_form.html", labs=labs, form=form, errors={}, today=today())
+    fields, errors = _read_request(request.form, labs)
+    conflicts, status = [], 422
+    if not errors:
+        try:
+            booking = service.request_booking(db, actor, BookingRequest(**fields))
+            db.commit()
+            flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
+            return redirect(url_for("bookings.mine"))
+        except Invalid as exc:
+            errors = exc.extra["errors"]
+        except Conflict as exc:
+            errors, conflicts, status = {"starts_at": [exc.detail]}, exc.extra.get("conflicts", []), 409
+        db.rollback()
+    return render_template("booking_form.html", labs=labs, form=request.form, errors=errors,
+                           conflicts=conflicts, today=today()), status
+
+
+@blp.get("/bookings")
+def mine():
+    actor = current_user()
+    require_role(actor, "enterprise")
+    return render_template("my_bookings.html", bookings=service.list_bookings(get_session(), actor))
+
+
+@blp.post("/bookings/<int:booking_id>/<any(approve, reject, cancel):action>")
+def act(booking_id: int, action: str):
+    db = get_session()
+    try:
+        booking = service.transition(db, current_user(), booking_id, action, request.form.get("note", "")[:2000])
+        db.commit()
+        flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
+    except Conflict as exc:
+        db.rollback()
+        flash(exc.detail, "error")
+    back = request.form.get("back")
+    return redirect(url_for(back) if back in ("bookings.mine", "bookings.approvals") else url_for("web.catalog"))
+
+
+@blp.get("/approvals")
+def approvals():
+    queue = service.approval_queue(get_session(), current_user())
+    rows = [(b, service.is_overdue(b, today(b.lab.timezone))) for b in queue]
+    return render_template("approvals.html", rows=rows)
+
+
+@blp.get("/labs/<int:lab_id>/calendar")
+def lab_calendar(lab_id: int):
+    db = get_session()
+    lab = get_lab(db, lab_id)
+    tz = ZoneInfo(lab.timezone)
+    monday = week_of(request.args.get("week"), lab.timezone)
+    start = dt.datetime.combine(monday, dt.time(), tz)
+    bookings = service.lab_bookings_between(db, current_user(), lab_id, start, start + dt.timedelta(days=7))
+    days = [(monday + dt.timedelta(days=i),
+             [b for b in bookings if b.starts_at.astimezone(tz).date() == monday + dt.timedelta(days=i)])
+            for i in range(7)]
+    return render_template("lab_calendar.html", lab=lab, days=days, monday=monday, timedelta=dt.timedelta)

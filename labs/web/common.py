@@ -1,0 +1,111 @@
+"""What every page shares: errors as pages, the signed-in user, languages, local times, form input."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from babel.dates import get_day_names
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale, gettext as _, lazy_gettext
+from flask_wtf.csrf import CSRFError
+
+from labs.accounts.auth import current_user
+from labs.errors import DomainError, Forbidden, NotFound, Unauthorized
+from labs.i18n import LANGUAGES
+
+STATUS = {
+    "requested": lazy_gettext("requested"), "approved": lazy_gettext("approved"),
+    "checked_in": lazy_gettext("checked in"), "rejected": lazy_gettext("rejected"),
+    "cancelled": lazy_gettext("cancelled"), "completed": lazy_gettext("completed"),
+    "no_show": lazy_gettext("no-show"), "lapsed": lazy_gettext("lapsed"),
+}
+ROLE = {
+    "admin": lazy_gettext("administrator"), "lab_manager": lazy_gettext("lab manager"),
+    "technician": lazy_gettext("technician"), "inspector": lazy_gettext("inspector"),
+    "enterprise": lazy_gettext("enterprise"),
+}
+_REQUIRED = "Missing data for required field."
+
+
+def domain_error_page(error: DomainError):
+    """A service refused: not signed in goes to the login page, the rest is an error page."""
+    if isinstance(error, Unauthorized):
+        flash(_("Please log in."), "info")
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    title = {Forbidden: _("Not allowed"), NotFound: _("Not found")}.get(type(error), _("Request refused"))
+    return render_template("error.html", title=title, detail=error.detail), error.status
+
+
+def _csrf_error(error: CSRFError):
+    return render_template("error.html", title=_("The form has expired"),
+                           detail=_("Reload the page and send the form again.")), 400
+
+
+def local(value: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as wall-clock time in the lab's time zone."""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def today(tz: str | None = None) -> dt.date:
+    return dt.datetime.now(ZoneInfo(tz or current_app.config["TIMEZONE"])).date()
+
+
+def week_of(arg: str | None, tz: str | None = None) -> dt.date:
+    """The Monday of the week holding ?week=YYYY-MM-DD, this week when absent or not a date."""
+    day = today(tz)
+    if arg:
+        try:
+            day = dt.date.fromisoformat(arg)
+        except ValueError:
+            flash(_("%(value)s is not a date (YYYY-MM-DD); showing this week.", value=arg), "error")
+    return day - dt.timedelta(days=day.weekday())
+
+
+def load(schema: ma.Schema, data: dict) -> tuple[dict, dict[str, list[str]]]:
+    """Validate form input with the API's schema, so pages and API accept the same things. Empty
+    fields count as absent (defaults apply; required ones are reported)."""
+    try:
+        return schema.load({k: v for k, v in data.items() if v not in ("", None, [])}), {}
+    except ma.ValidationError as exc:
+        return {}, _flatten(exc.messages)
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, sub in messages.items():
+            for field, texts in _flatten(sub, f"{prefix}.{key}" if prefix else str(key)).items():
+                out.setdefault(field, []).extend(texts)
+    else:
+        texts = messages if isinstance(messages, list) else [messages]
+        out[prefix or "_form"] = [_("This field is required.") if t == _REQUIRED else str(t) for t in texts]
+    return out
+
+
+def weekday_name(weekday: int, width: str = "abbreviated") -> str:
+    """Monday is 0, as in the opening hours."""
+    return get_day_names(width, locale=get_locale())[weekday]
+
+
+def lang_url(code: str) -> str:
+    args = request.args.to_dict()
+    args["lang"] = code
+    if request.endpoint and request.url_rule and request.method == "GET":
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for("web.catalog", lang=code)
+
+
+def init_app(app) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.globals.update(STATUS=STATUS, ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name)
+
+    @app.context_processor
+    def _page_context():
+        if request.path.startswith("/api"):
+            return {}
+        locale = str(get_locale())
+        return {"user": current_user(), "locale": locale,
+                "html_lang": {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant_TW": "zh-Hant-TW"}.get(locale, "en"),
+                "format_date": format_date, "LANGUAGES": LANGUAGES}
