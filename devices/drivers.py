@@ -103,7 +103,7 @@ class _ModbusDriver(_Driver):
         registers = await self._bus.read(self.name, action, table, start, count, self.unit)
         return self.map.decode_block(table, start, registers, self.word_order)
 
-    async def write(self, values: dict, action: str, retry_busy: bool = True) -> None:
+    async def write(self, values: dict, action: str, once: bool = False) -> None:
         table, start, count = self.map.span(list(values))
         registers = [0] * count
         for name, value in values.items():
@@ -113,7 +113,7 @@ class _ModbusDriver(_Driver):
             registers[field.address - start: field.address - start + field.count] = field.encode(value, self.word_order)
         if count != sum(self.map[n].count for n in values):
             raise ValueError(f"fields {list(values)} leave a gap: one write covers adjacent fields")
-        await self._bus.write(self.name, action, start, registers, self.unit, retry_busy)
+        await self._bus.write(self.name, action, start, registers, self.unit, once)
 
     async def identify(self) -> Identity:
         values = await self.read(["serial_number", "firmware"], "identify")
@@ -126,16 +126,16 @@ class _ModbusDriver(_Driver):
         await self.write({"command": self.commands["reset"]}, "reset")
 
     async def _start(self, command: str, action: str) -> int:
-        """Send a start command exactly once; return the new run's id.
+        """Start a run exactly once; return its id.
 
-        A start whose reply was lost still started the run, and its retry is refused as busy:
-        the run id tells whether this start took effect.
+        A start whose reply was lost may still have started a run (which may even have ended
+        already): the run id, not the reply, tells whether to send the start again.
         """
         before = (await self.read([self.id_field], action))[self.id_field]
         expected = (before + 1) & 0xFFFFFFFF
         for _ in range(self._bus.policy.retries + 1):
             try:
-                await self.write({"command": self.commands[command]}, action, retry_busy=False)
+                await self.write({"command": self.commands[command]}, action, once=True)
                 return expected
             except (RigTimeout, RigBusy) as exc:
                 state = await self.read(["status", self.id_field], action)
@@ -251,8 +251,8 @@ class TmrDriver(_Driver):
         if not isinstance(self.link, SerialLink):
             raise LinkError("the TMR rig speaks its line protocol: use serial:///dev/...")
 
-    async def _ask(self, command: str, action: str, retry_busy: bool = True) -> str:
-        return await self._bus.request(self.name, action, command, retry_busy)
+    async def _ask(self, command: str, action: str, once: bool = False) -> str:
+        return await self._bus.request(self.name, action, command, once)
 
     async def identify(self) -> Identity:
         reply = await self._ask("*IDN?", "identify")
@@ -299,7 +299,7 @@ class TmrDriver(_Driver):
         # As with the Modbus rigs: a command whose reply was lost still started; the rig's clock tells.
         for attempt in range(self._bus.policy.retries + 1):
             try:
-                await self._ask(command, action, retry_busy=False)
+                await self._ask(command, action, once=True)
                 break
             except (RigTimeout, RigBusy) as exc:
                 state = await self.status(action)

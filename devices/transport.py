@@ -75,15 +75,16 @@ class _Bus:
         self.link, self.policy = link, policy
         self._owner = _Owner()
 
-    async def _with_retries(self, who: str, action: str, attempt: Callable[[], Awaitable], retry_busy: bool):
+    async def _with_retries(self, who: str, action: str, attempt: Callable[[], Awaitable], once: bool):
+        """Run attempt until it succeeds, at most 1 + retries times; `once` for commands that act."""
         tried = []
-        for _ in range(self.policy.retries + 1):
+        for _ in range(1 if once else self.policy.retries + 1):
             try:
                 return await self._owner.run(attempt)
             except _Retry as exc:
                 tried.append(str(exc))
             except RigBusy as exc:
-                if not retry_busy:
+                if once:
                     raise RigBusy(who, str(self.link), action, exc.detail, exc.code) from None
                 tried.append(exc.detail)
             except RigExceptionReply as exc:
@@ -129,13 +130,13 @@ class ModbusBus(_Bus):
             if len(reply.registers) != count:
                 raise _Retry(f"bad reply: {len(reply.registers)} registers for {count}")
             return list(reply.registers)
-        return await self._with_retries(who, action, attempt, retry_busy=True)
+        return await self._with_retries(who, action, attempt, once=False)
 
     async def write(self, who: str, action: str, address: int, registers: list[int], unit: int,
-                    retry_busy: bool = True) -> None:
+                    once: bool = False) -> None:
         async def attempt():
             await self._call(lambda: self.client.write_registers(address, registers, device_id=unit))
-        await self._with_retries(who, action, attempt, retry_busy)
+        await self._with_retries(who, action, attempt, once)
 
     async def close(self):
         await super().close()
@@ -160,7 +161,7 @@ class LineBus(_Bus):
         self._port.write(command.encode("ascii") + b"\r\n")
         return self._port.read_until(b"\r\n")
 
-    async def request(self, who: str, action: str, command: str, retry_busy: bool = True) -> str:
+    async def request(self, who: str, action: str, command: str, once: bool = False) -> str:
         async def attempt():
             line = await asyncio.to_thread(self._transact, command)
             if not line.endswith(b"\r\n"):
@@ -174,7 +175,7 @@ class LineBus(_Bus):
                 code = int(code) if code.isdigit() else 0
                 raise (RigBusy if code == 6 else RigExceptionReply)("", "", "", text, code)
             return text
-        return await self._with_retries(who, action, attempt, retry_busy)
+        return await self._with_retries(who, action, attempt, once)
 
     async def close(self):
         await super().close()
