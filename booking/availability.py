@@ -10,13 +10,13 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from booking import domain
 from booking.models import Booking
 from booking.service import get_lab, lab_hours
-from labs.catalog.domain import open_intervals, subtract
-from labs.catalog.models import Closure, Lab
+from labs.catalog.domain import Hours, open_intervals, subtract
+from labs.catalog.models import Closure, Lab, OpeningHours
 from labs.errors import Invalid
 from labs.workdays import day_kind, uncovered_years
 
@@ -35,9 +35,10 @@ def _check_days(first: dt.date, last: dt.date) -> None:
         raise Invalid("range too long", {"to": [f"at most {MAX_DAYS} days from 'from'"]})
 
 
-def _day(lab: Lab, day: dt.date, tz: ZoneInfo, closures: list[Closure], bookings: list[Booking]) -> dict:
+def _day(lab: Lab, day: dt.date, tz: ZoneInfo, hours: list[Hours], closures: list[Closure],
+         bookings: list[Booking]) -> dict:
     kind = day_kind(day)
-    opened = open_intervals(day, lab_hours(lab), tz)
+    opened = open_intervals(day, hours, tz)
     closed = [(c.starts_at, c.ends_at) for c in closures]
     open_now = subtract(opened, closed)
     bays = []
@@ -63,6 +64,7 @@ def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -
     _check_days(first, last)
     lab = get_lab(session, lab_id)
     tz = ZoneInfo(lab.timezone)
+    hours = lab_hours(lab)
     start, end = _range(tz, first, last)
     closures = list(session.scalars(select(Closure).where(
         Closure.lab_id == lab.id, Closure.starts_at < end, Closure.ends_at > start)))
@@ -73,7 +75,7 @@ def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -
     day = first
     while day <= last:
         day_start, day_end = _range(tz, day, day)
-        days.append(_day(lab, day, tz,
+        days.append(_day(lab, day, tz, hours,
                          [c for c in closures if domain.overlaps(c.starts_at, c.ends_at, day_start, day_end)],
                          [b for b in bookings if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)]))
         day += dt.timedelta(days=1)
@@ -86,9 +88,7 @@ def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -
 
 
 def _start_bound(start: dt.datetime):
-    """A lower bound on starts_at, so the (lab_id, starts_at) index bounds the scan on both ends:
-    a booking lies within one opening day, so none that overlaps `start` began two days earlier."""
-    return Booking.starts_at >= start - dt.timedelta(days=2)
+    return Booking.starts_at > start - domain.MAX_BOOKING_LENGTH
 
 
 def _calendar_note(first: dt.date, last: dt.date) -> str | None:
@@ -102,7 +102,10 @@ def _calendar_note(first: dt.date, last: dt.date) -> str | None:
 def week_overview(session: Session, monday: dt.date) -> dict:
     """Every lab's week: free bay-hours per day. Four queries, whatever the number of labs."""
     last = monday + dt.timedelta(days=6)
-    labs = list(session.scalars(select(Lab).options(selectinload(Lab.hours)).order_by(Lab.code)))
+    labs = list(session.scalars(select(Lab).order_by(Lab.code)))
+    hours = defaultdict(list)
+    for h in session.scalars(select(OpeningHours)):  # one query, not one per 500 labs as selectinload would
+        hours[h.lab_id].append(Hours(h.weekday, h.opens, h.closes))
     # A generous UTC window covering every lab's local week; rows are filtered per lab below.
     window_start = dt.datetime.combine(monday, dt.time(), dt.timezone.utc) - dt.timedelta(days=1)
     window_end = dt.datetime.combine(last, dt.time(), dt.timezone.utc) + dt.timedelta(days=2)
@@ -120,7 +123,7 @@ def week_overview(session: Session, monday: dt.date) -> dict:
         for offset in range(7):
             day = monday + dt.timedelta(days=offset)
             day_start, day_end = _range(tz, day, day)
-            d = _day(lab, day, tz,
+            d = _day(lab, day, tz, hours[lab.id],
                      [c for c in closures[lab.id] if domain.overlaps(c.starts_at, c.ends_at, day_start, day_end)],
                      [b for b in bookings[lab.id] if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)])
             open_hours = sum((e - s).total_seconds() for s, e in subtract(

@@ -12,6 +12,10 @@ STATES = ACTIVE + ("rejected", "cancelled", "completed", "no_show", "lapsed")
 
 STAFF = ("admin", "lab_manager")
 
+# A booking lies within one opening day, so none is longer than this. Range queries use it as a
+# lower bound on starts_at, which lets the (lab_id, starts_at) index bound the scan on both sides.
+MAX_BOOKING_LENGTH = dt.timedelta(hours=24)
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -117,7 +117,8 @@ def _instruments(session: Session, lab: Lab, ids: tuple[int, ...], errors: dict)
 def _active_overlapping(session: Session, lab_id: int, start: dt.datetime, end: dt.datetime) -> list[Booking]:
     return list(session.scalars(select(Booking).where(
         Booking.lab_id == lab_id, Booking.status.in_(domain.ACTIVE),
-        Booking.starts_at < end, Booking.ends_at > start).order_by(Booking.starts_at)))
+        Booking.starts_at < end, Booking.starts_at > start - domain.MAX_BOOKING_LENGTH,
+        Booking.ends_at > start).order_by(Booking.starts_at)))
 
 
 def _free_bay(session: Session, lab: Lab, start: dt.datetime, end: dt.datetime) -> int | None:
