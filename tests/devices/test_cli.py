@@ -1,0 +1,71 @@
+"""`rig identify|watch` for technicians and `labs-sim` argument checking."""
+import re
+
+from click.testing import CliRunner
+
+from devices.cli import rig
+from simulators.cli import main as labs_sim
+from simulators.harness import RigOptions, simulated_rig
+
+
+def test_rig_identify_prints_serial_number_and_firmware():
+    with simulated_rig("emb", "rtu") as sim:
+        result = CliRunner().invoke(rig, ["identify", sim.link, "--map", "emb"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "serial number: EMB-SIM-0001\nfirmware: 1.03\n"
+
+
+def test_rig_identify_speaks_the_tmr_line_protocol():
+    with simulated_rig("tmr", "serial") as sim:
+        result = CliRunner().invoke(rig, ["identify", sim.link, "--map", "tmr"])
+    assert result.exit_code == 0, result.output
+    assert "serial number: TMR-SIM-0001" in result.output
+
+
+def test_rig_watch_prints_time_stamped_live_values():
+    with simulated_rig("fdr", "tcp", options=RigOptions(speed=10)) as sim:
+        result = CliRunner().invoke(rig, ["watch", sim.link, "--map", "fdr", "--rate", "20", "--samples", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00  status=idle .* rig_temperature=15\.000 °C", line)
+
+
+def test_rig_with_a_bad_link_says_which_part_is_wrong():
+    result = CliRunner().invoke(rig, ["identify", "modbus+tcp://10.0.0.5?unit=1", "--map", "fdr"])
+    assert result.exit_code == 2
+    assert "Invalid value for LINK: port is missing" in result.output
+
+
+def test_rig_with_a_link_of_the_wrong_protocol_for_the_map_is_refused():
+    result = CliRunner().invoke(rig, ["identify", "serial:///dev/ttyUSB0", "--map", "emb"])
+    assert result.exit_code == 2
+    assert "the EMB rig speaks Modbus" in result.output
+
+
+def test_rig_that_does_not_answer_fails_naming_the_link():
+    with simulated_rig("fdr", "tcp") as sim:
+        link = sim.link
+    result = CliRunner().invoke(rig, ["identify", link, "--map", "fdr", "--timeout", "0.2", "--retries", "1"])
+    assert result.exit_code == 1
+    assert f"Error: FDR rig on {link}: identify: no valid reply in 2 attempts" in result.output
+
+
+def test_labs_sim_needs_exactly_one_transport():
+    result = CliRunner().invoke(labs_sim, ["fdr"])
+    assert result.exit_code == 2 and "give exactly one of --modbus-tcp, --modbus-rtu, --serial" in result.output
+
+
+def test_labs_sim_refuses_a_protocol_the_rig_does_not_speak():
+    result = CliRunner().invoke(labs_sim, ["tmr", "--modbus-tcp", "127.0.0.1:5020"])
+    assert result.exit_code == 2 and "TMR is served with --serial" in result.output
+
+
+def test_labs_sim_refuses_a_bad_address_and_a_bad_error_curve():
+    bad_address = CliRunner().invoke(labs_sim, ["fdr", "--modbus-tcp", "5020"])
+    assert bad_address.exit_code == 2 and "'5020' must be HOST:PORT" in bad_address.output
+    bad_curve = CliRunner().invoke(labs_sim, ["fdr", "--modbus-tcp", "127.0.0.1:0", "--error-curve", "4=0.2"])
+    assert bad_curve.exit_code == 1 and "must be x:pct pairs" in bad_curve.output
+    bad_fault = CliRunner().invoke(labs_sim, ["fdr", "--modbus-tcp", "127.0.0.1:0", "--faults", "fire"])
+    assert bad_fault.exit_code == 2 and "unknown fire" in bad_fault.output
