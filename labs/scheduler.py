@@ -25,7 +25,7 @@ def run(app, jobs: list[tuple[Callable, dict]]) -> None:
         while not leader.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}).scalar():
             leader.rollback()
             log.info("another scheduler leads; waiting")
-            time.sleep(10)
+            time.sleep(5)
         leader.commit()
     scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
     for func, trigger in jobs:

@@ -1,0 +1,48 @@
+"""`labs scheduler` processes: on PostgreSQL only one leads (advisory lock), the other waits."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+LABS_BIN = Path(sys.executable).with_name("labs")
+
+
+def _start(database_url: str, tmp_path: Path, name: str):
+    log = tmp_path / f"{name}.log"
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+    return subprocess.Popen([str(LABS_BIN), "scheduler"], env=env, stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT), log
+
+
+def _wait_for(log: Path, text: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in log.read_text():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_second_scheduler_waits_while_the_first_leads(app, database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("leader election uses a PostgreSQL advisory lock; the embedded default runs one scheduler")
+    first, first_log = _start(database_url, tmp_path, "first")
+    second = None
+    try:
+        assert _wait_for(first_log, "scheduler running"), first_log.read_text()
+        second, second_log = _start(database_url, tmp_path, "second")
+        assert _wait_for(second_log, "another scheduler leads"), second_log.read_text()
+        assert "scheduler running" not in second_log.read_text()
+        first.terminate()
+        first.wait(timeout=20)
+        # The lock is released with the leader's connection; the waiting one takes over.
+        assert _wait_for(second_log, "scheduler running", seconds=30), second_log.read_text()
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
