@@ -72,8 +72,9 @@ def new_booking():
         except Conflict as exc:
             errors, conflicts, status = {"starts_at": [exc.detail]}, exc.extra.get("conflicts", []), 409
         db.rollback()
+    lab_tz = next((lab.timezone for lab in labs if lab.id == fields.get("lab_id")), None)
     return render_template("booking_form.html", labs=labs, form=request.form, errors=errors,
-                           conflicts=conflicts, today=today()), status
+                           conflicts=conflicts, lab_tz=lab_tz, today=today()), status
 
 
 @blp.get("/bookings")

@@ -42,8 +42,10 @@ def _csrf_error(error: CSRFError):
                            detail=_("Reload the page and send the form again.")), 400
 
 
-def local(value: dt.datetime, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC time as wall-clock time in the lab's time zone."""
+def local(value: dt.datetime | str, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC time (or its ISO text, as in a Conflict's slots) as wall-clock time in the lab's zone."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
