@@ -135,6 +135,8 @@ async def serve_tcp(bank: RegisterBank, host: str, port: int, unit: int = 1) -> 
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            pass  # the simulator is shutting down: the connection simply ends
         finally:
             writer.close()
             with contextlib.suppress(Exception):

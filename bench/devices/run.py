@@ -1,0 +1,119 @@
+"""Benchmarks of devices/ against simulators/, printing ratios measured in this run.
+
+    .venv/bin/python bench/devices/run.py [--quick]
+
+1. driver reads per second / raw pymodbus reads per second, same registers, same simulator (target >= 0.85)
+2. Modbus RTU transactions per second on a paced pty / the line's limit for a 10-register read
+   (33 characters of 11 bits and two 3.5-character silences), at 9600 and 115200 baud (target >= 0.9 at 9600)
+3. 64 simulated rigs polled at 5 samples a second each: samples missed, 99th percentile lateness / period
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pymodbus.client import AsyncModbusTcpClient
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from devices.drivers import FdrDriver  # noqa: E402
+from devices.poller import Poller  # noqa: E402
+from devices.transport import BusPool, Policy  # noqa: E402
+
+
+class Simulator:
+    """`labs-sim` in a process of its own, so that it does not share the benchmark's interpreter."""
+
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen([sys.executable, "-m", "simulators.cli", *args], cwd=ROOT,
+                                        stdout=subprocess.PIPE, text=True)
+        count = int(args[args.index("--count") + 1]) if "--count" in args else 1
+        self.links = [self.process.stdout.readline().strip() for _ in range(count)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+
+
+async def _rate(read, seconds: float) -> float:
+    """Reads per second, one read after another."""
+    end = time.perf_counter() + seconds
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() < end:
+        await read()
+        done += 1
+    return done / (time.perf_counter() - start)
+
+
+async def driver_against_raw(seconds: float) -> None:
+    with Simulator("fdr", "--modbus-tcp", "127.0.0.1:0") as sim:
+        port = int(sim.links[0].split(":")[2].split("?")[0])
+        raw = AsyncModbusTcpClient("127.0.0.1", port=port)
+        await raw.connect()
+        async with BusPool() as pool:
+            driver = FdrDriver(sim.links[0], pool)
+            raw_rates, driver_rates = [], []
+            for _ in range(3):  # alternate, so that drift in the machine's load hits both alike
+                raw_rates.append(await _rate(lambda: raw.read_input_registers(0, count=20, device_id=1), seconds))
+                driver_rates.append(await _rate(driver.read_live, seconds))
+        raw.close()
+    raw_rate, driver_rate = statistics.median(raw_rates), statistics.median(driver_rates)
+    print(f"1. driver reads/s {driver_rate:.0f}, raw pymodbus reads/s {raw_rate:.0f} (20 registers, TCP): "
+          f"ratio {driver_rate / raw_rate:.3f} (target >= 0.85)")
+
+
+async def rtu_against_line(seconds: float) -> None:
+    for baud in (9600, 115200):
+        with tempfile.TemporaryDirectory() as folder:
+            path = f"{folder}/fdr"
+            with Simulator("fdr", "--modbus-rtu", path, "--pace", "--baud", str(baud),
+                           "--parity", "N", "--stopbits", "2") as sim:  # 8N2: 11 bits, and ptys refuse 8E1 reconfigured
+                async with BusPool() as pool:
+                    driver = FdrDriver(sim.links[0], pool)
+                    await driver.read(["status", "flow_rate"], "warm up")  # registers 0-9
+                    rate = await _rate(lambda: driver.read(["status", "flow_rate"], "bench"), seconds)
+        limit = baud / (11 * (33 + 2 * 3.5))
+        print(f"2. RTU {baud} baud, paced: {rate:.1f} transactions/s of 10 registers, line limit {limit:.1f}: "
+              f"ratio {rate / limit:.3f}" + (" (target >= 0.9)" if baud == 9600 else ""))
+
+
+async def many_rigs(count: int, rate_hz: float, seconds: float) -> None:
+    with Simulator("fdr", "--modbus-tcp", "127.0.0.1:0", "--count", str(count)) as sim:
+        async with BusPool(Policy(timeout_s=1.0, retries=1)) as pool:
+            poller = Poller()
+            for i, link in enumerate(sim.links):
+                poller.add(FdrDriver(link, pool, name=f"FDR {i}"), rate_hz)
+            errors = []
+            stats = await poller.run(lambda s: s.error and errors.append(s.error), duration_s=seconds)
+    period = 1 / rate_hz
+    expected = count * round(seconds * rate_hz)
+    p99 = statistics.quantiles(stats.lateness_s, n=100)[98]
+    print(f"3. {count} rigs at {rate_hz:g}/s for {seconds:g} s: {stats.samples} samples of {expected} due, "
+          f"{stats.missed} missed, {len(errors)} failed; 99th percentile lateness {p99 * 1000:.1f} ms "
+          f"= {p99 / period:.3f} of the period")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    quick = parser.parse_args().quick
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    asyncio.run(driver_against_raw(1 if quick else 5))
+    asyncio.run(rtu_against_line(2 if quick else 10))
+    asyncio.run(many_rigs(64, 5, 5 if quick else 30))
+
+
+if __name__ == "__main__":
+    main()
