@@ -27,8 +27,10 @@ class InstrumentIn(ma.Schema):
 
 
 class InstrumentPatch(InstrumentIn):
-    class Meta:
-        partial = True
+    """Only the fields sent change. (marshmallow has no `Meta.partial`: partial is per instance.)"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "partial": True})
 
 
 class InstrumentOut(InstrumentIn):
@@ -58,8 +60,10 @@ class LabIn(ma.Schema):
 
 
 class LabPatch(LabIn):
-    class Meta:
-        partial = True
+    """Only the fields sent change."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "partial": True})
 
 
 class LabOut(LabIn):

@@ -1,0 +1,279 @@
+"""Who may do what: every route of the app against every role, on both backends.
+
+`CASES` holds one row per route and method (and per action of the booking-action route); a route
+added to the app without a row here fails `test_every_route_has_a_row`. Each row says how to call
+the route (on fresh data when the call changes something) and the status each role gets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from werkzeug.routing.converters import AnyConverter
+
+from booking import domain, service
+from booking.service import BookingRequest
+from labs.accounts.models import User
+from labs.catalog.models import Instrument, Lab
+from labs.db import session_scope
+from labs.workdays import day_kind
+from tests.conftest import PASSWORD, booking_body, next_working_day
+
+ROLES = ("anonymous", "admin", "manager", "other_manager", "technician", "inspector", "owner", "other")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def expect(default: int, **by_role: int) -> dict[str, int]:
+    unknown = set(by_role) - set(ROLES)
+    assert not unknown, unknown
+    return {role: by_role.get(role, default) for role in ROLES}
+
+
+PUBLIC = expect(200)
+SIGNED_IN = expect(200, anonymous=401)
+ADMIN_ONLY = expect(403, anonymous=401, admin=200)
+MANAGES_LAB = expect(403, anonymous=401, admin=200, manager=200)
+CREATES_IN_LAB = expect(403, anonymous=401, admin=201, manager=201)
+ENTERPRISES = expect(403, anonymous=401, owner=201, other=201)
+DECIDES = expect(403, anonymous=401, admin=200, manager=200, other=404)
+RUNS_LAB = expect(403, anonymous=401, admin=200, manager=200, technician=200, other=404)
+
+
+class Scene:
+    """A lab managed by `manager`, enterprise A (`owner`) with bookings in it, enterprise B (`other`)."""
+
+    def __init__(self, world):
+        self.world = world
+        self.app = world.app
+        self.ids: dict[str, int] = {}
+        self.emails: dict[str, str] = {}
+        for role, user_role, enterprise in [
+                ("admin", "admin", None), ("manager", "lab_manager", None), ("other_manager", "lab_manager", None),
+                ("technician", "technician", None), ("inspector", "inspector", None),
+                ("owner", "enterprise", 0), ("other", "enterprise", 1)]:
+            self.ids[role], self.emails[role] = world.user(user_role, enterprise=enterprise)
+        self.headers = {role: world.token(email) for role, email in self.emails.items()}
+        self.headers["anonymous"] = {}
+        # Many bays, so every call that needs a fresh booking gets one in the same slot.
+        self.lab = world.lab(manager_ids=[self.ids["manager"]], bays=100,
+                             instruments=[{"code": "CT-1", "name": "industrial CT", "certificate_no": "C1",
+                                           "calibration_valid_until": dt.date.today() + dt.timedelta(days=400)}])
+        self.full_lab = world.lab(manager_ids=[self.ids["manager"]], bays=1)
+        self.other_lab = world.lab(manager_ids=[self.ids["other_manager"]])
+        self.day = next_working_day()
+        self.booking = self.new_booking()
+        self.new_booking(lab=self.full_lab)
+        with self.app.app_context(), session_scope(self.app) as s:
+            lab = s.get(Lab, self.lab)
+            self.instrument = s.scalars(select(Instrument.id).where(Instrument.lab_id == lab.id)).one()
+            self.lab_token = lab.calendar_token
+            users = {r: s.get(User, i) for r, i in self.ids.items()}
+            self.enterprise_token = users["owner"].enterprise.calendar_token
+            self.other_enterprise_token = users["other"].enterprise.calendar_token
+        self._seq = itertools.count(1)
+
+    def seq(self) -> int:
+        return next(self._seq)
+
+    def request(self, lab: int | None = None, start: dt.datetime | None = None, **extra) -> BookingRequest:
+        start = start or dt.datetime.combine(self.day, dt.time(9), SHANGHAI)
+        return BookingRequest(lab_id=lab or self.lab, starts_at=start, ends_at=start + dt.timedelta(hours=1),
+                              test_type="CT scan", sample_description="valve body", batches=1,
+                              contact_name="Li Si", contact_phone="13900000000", **extra)
+
+    def new_booking(self, state: str = "requested", lab: int | None = None, **extra) -> int:
+        """A booking of enterprise A in `state`, moved there through the service."""
+        past = state == "no_show_ready"
+        with self.app.app_context(), session_scope(self.app) as s:
+            owner, admin = s.get(User, self.ids["owner"]), s.get(User, self.ids["admin"])
+            if past:
+                day = dt.date.today() - dt.timedelta(days=1)
+                while not day_kind(day).working:
+                    day -= dt.timedelta(days=1)
+                start = dt.datetime.combine(day, dt.time(9), SHANGHAI)
+                booking = service.request_booking(s, owner, self.request(lab, start, **extra),
+                                                  now=start - dt.timedelta(days=1))
+            else:
+                booking = service.request_booking(s, owner, self.request(lab, **extra))
+            path = {"requested": [], "approved": ["approve"], "no_show_ready": ["approve"],
+                    "checked_in": ["approve", "check_in"]}[state]
+            for action in path:
+                service.transition(s, admin, booking.id, action)
+            return booking.id
+
+
+@dataclass(frozen=True)
+class Case:
+    call: Callable[[Scene, str], tuple[str, dict | None]]  # -> (url, json body)
+    expected: dict[str, int]
+
+
+def _action(state: str, action: str, **extra) -> Callable:
+    return lambda sc, role: (f"/api/v1/bookings/{sc.new_booking(state, **extra)}/{action}", {"note": "by test"})
+
+
+def _body(sc: Scene, lab: int | None = None, hour: int = 9) -> dict:
+    return booking_body(lab or sc.lab, sc.day, hour, hour + 1)
+
+
+# (endpoint, method, action or None) -> Case
+CASES: dict[tuple[str, str, str | None], Case] = {
+    ("web.index", "GET", None): Case(lambda sc, r: ("/", None), PUBLIC),
+    ("static", "GET", None): Case(lambda sc, r: ("/static/no-such-file.css", None), expect(404)),
+    ("api-docs.openapi_json", "GET", None): Case(lambda sc, r: ("/api/openapi.json", None), PUBLIC),
+    ("api-docs.openapi_swagger_ui", "GET", None): Case(lambda sc, r: ("/api/docs", None), PUBLIC),
+    ("feeds.lab_feed", "GET", None): Case(lambda sc, r: (f"/calendar/labs/{sc.lab_token}.ics", None), PUBLIC),
+    ("feeds.enterprise_feed", "GET", None): Case(
+        lambda sc, r: (f"/calendar/enterprises/{sc.enterprise_token}.ics", None), PUBLIC),
+    # Accounts. The anonymous caller sends a wrong password; every other role its own.
+    ("accounts.issue_token", "POST", None): Case(
+        lambda sc, r: ("/api/v1/auth/token", {"email": sc.emails.get(r, "nobody@example.com"),
+                                              "password": PASSWORD if r != "anonymous" else "wrong password"}),
+        expect(200, anonymous=401)),
+    ("accounts.me", "GET", None): Case(lambda sc, r: ("/api/v1/me", None), SIGNED_IN),
+    ("accounts.create_user", "POST", None): Case(
+        lambda sc, r: ("/api/v1/users", {"email": f"new{sc.seq()}@example.com", "password": PASSWORD,
+                                         "role": "technician"}), expect(403, anonymous=401, admin=201)),
+    ("accounts.list_users", "GET", None): Case(lambda sc, r: ("/api/v1/users", None), ADMIN_ONLY),
+    ("accounts.notifications", "GET", None): Case(lambda sc, r: ("/api/v1/notifications", None), SIGNED_IN),
+    ("accounts.audit_log", "GET", None): Case(lambda sc, r: ("/api/v1/audit", None), ADMIN_ONLY),
+    # Catalog.
+    ("catalog.list_labs", "GET", None): Case(lambda sc, r: ("/api/v1/labs", None), PUBLIC),
+    ("catalog.get_lab", "GET", None): Case(lambda sc, r: (f"/api/v1/labs/{sc.lab}", None), PUBLIC),
+    ("catalog.create_lab", "POST", None): Case(
+        lambda sc, r: ("/api/v1/labs", {"code": f"NEW{sc.seq()}", "name": "EMC lab", "discipline": "EMC"}),
+        expect(403, anonymous=401, admin=201)),
+    ("catalog.update_lab", "PATCH", None): Case(
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}", {"location": "Building 2"}), MANAGES_LAB),
+    ("catalog.add_closure", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}/closures",
+                       {"starts_at": "2030-01-07T08:00:00+08:00", "ends_at": "2030-01-07T12:00:00+08:00",
+                        "reason": "maintenance"}), CREATES_IN_LAB),
+    ("catalog.add_instrument", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}/instruments",
+                       {"code": f"I{sc.seq()}", "name": "torque meter", "calibration_valid_until": "2030-01-01"}),
+        CREATES_IN_LAB),
+    ("catalog.update_instrument", "PATCH", None): Case(
+        lambda sc, r: (f"/api/v1/instruments/{sc.instrument}", {"certificate_no": "C2"}), MANAGES_LAB),
+    # Availability and statistics.
+    ("booking.lab_availability", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}/availability?from={sc.day}&to={sc.day}", None), PUBLIC),
+    ("booking.week", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/week?monday={sc.day - dt.timedelta(days=sc.day.weekday())}", None), PUBLIC),
+    ("booking.usage", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}/usage?month={sc.day:%Y-%m}", None), MANAGES_LAB),
+    # Bookings.
+    ("booking.request_booking", "POST", None): Case(lambda sc, r: ("/api/v1/bookings", _body(sc)), ENTERPRISES),
+    ("booking.list_bookings", "GET", None): Case(lambda sc, r: ("/api/v1/bookings", None),
+                                                 expect(200, anonymous=401, inspector=403)),
+    ("booking.get_booking", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/bookings/{sc.booking}", None),
+        expect(403, anonymous=401, admin=200, manager=200, technician=200, owner=200, other=404)),
+    ("booking.act_on_booking", "POST", "approve"): Case(_action("requested", "approve"), DECIDES),
+    ("booking.act_on_booking", "POST", "reject"): Case(_action("requested", "reject"), DECIDES),
+    ("booking.act_on_booking", "POST", "cancel"): Case(
+        _action("approved", "cancel"), expect(403, anonymous=401, admin=200, manager=200, owner=200, other=404)),
+    ("booking.act_on_booking", "POST", "check_in"): Case(_action("approved", "check_in"), RUNS_LAB),
+    ("booking.act_on_booking", "POST", "complete"): Case(_action("checked_in", "complete"), RUNS_LAB),
+    ("booking.act_on_booking", "POST", "no_show"): Case(_action("no_show_ready", "no_show"), RUNS_LAB),
+    ("booking.submit_documents", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/bookings/{sc.new_booking(missing_documents='test report', commitment_signed=True)}"
+                       "/documents", None),
+        expect(403, anonymous=401, owner=200, other=404)),
+    ("booking.request_series", "POST", None): Case(
+        lambda sc, r: ("/api/v1/booking-series", {**_body(sc, hour=14), "weeks": 2, "policy": "skip_conflicts"}),
+        ENTERPRISES),
+    ("booking.join_waitlist", "POST", None): Case(
+        lambda sc, r: ("/api/v1/waitlist", _body(sc, lab=sc.full_lab)), ENTERPRISES),
+    ("booking.approval_queue", "GET", None): Case(
+        lambda sc, r: ("/api/v1/approvals", None),
+        expect(403, anonymous=401, admin=200, manager=200, other_manager=200)),
+}
+
+
+def _routes(app) -> set[tuple[str, str, str | None]]:
+    out = set()
+    for rule in app.url_map.iter_rules():
+        actions = [None]
+        converter = rule._converters.get("action")
+        if isinstance(converter, AnyConverter):
+            actions = sorted(converter.items)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.update((rule.endpoint, method, action) for action in actions)
+    return out
+
+
+def test_every_route_has_a_row(app):
+    routes = _routes(app)
+    assert routes - set(CASES) == set(), "routes without an authorization row"
+    assert set(CASES) - routes == set(), "rows for routes that do not exist"
+    actions = {a for (_, _, a) in routes if a}
+    assert actions == set(domain.TRANSITIONS) - {"lapse"}
+
+
+@pytest.fixture
+def scene(world):
+    return Scene(world)
+
+
+def test_every_role_gets_the_expected_status_on_every_route(scene):
+    wrong = []
+    for (endpoint, method, action), case in CASES.items():
+        for role in ROLES:
+            url, body = case.call(scene, role)
+            r = scene.world.client.open(url, method=method, json=body, headers=scene.headers[role])
+            want = case.expected[role]
+            if r.status_code != want:
+                wrong.append(f"{method} {url} ({endpoint}) as {role}: want {want}, got {r.status_code} "
+                             f"{r.get_data(as_text=True)[:200]}")
+            elif url.startswith("/api/v1") and r.status_code >= 400:
+                if r.mimetype != "application/problem+json" or r.json["status"] != r.status_code:
+                    wrong.append(f"{method} {url} as {role}: error is not problem+json: {r.mimetype}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_other_enterprise_sees_nothing_of_enterprise_a(scene):
+    client, other = scene.world.client, scene.headers["other"]
+    ids = lambda r: {b["id"] for b in r.json}  # noqa: E731
+    assert scene.booking in ids(client.get("/api/v1/bookings", headers=scene.headers["owner"]))
+    assert scene.booking not in ids(client.get("/api/v1/bookings", headers=other))
+    assert client.get(f"/api/v1/bookings?lab_id={scene.lab}", headers=other).json == []
+    assert client.get("/api/v1/bookings?status=requested", headers=other).json == []
+    assert client.get("/api/v1/notifications", headers=other).json == []
+    assert client.get("/api/v1/approvals", headers=other).status_code == 403
+    # B's own calendar lists none of A's bookings.
+    feed = client.get(f"/calendar/enterprises/{scene.other_enterprise_token}.ics").get_data(as_text=True)
+    assert f"booking-{scene.booking}@" not in feed
+    # A manager of another lab sees none of this lab's bookings either.
+    assert scene.booking not in ids(client.get("/api/v1/bookings", headers=scene.headers["other_manager"]))
+
+
+def test_other_enterprise_cannot_change_enterprise_a_booking(scene):
+    client, other = scene.world.client, scene.headers["other"]
+    for action in sorted(set(domain.TRANSITIONS) - {"lapse"}) + ["documents"]:
+        r = client.post(f"/api/v1/bookings/{scene.booking}/{action}", json={}, headers=other)
+        assert r.status_code == 404, (action, r.json)
+    # Answered exactly like a booking that does not exist, so its existence does not leak.
+    unknown = client.get("/api/v1/bookings/999999", headers=other)
+    mine = client.get(f"/api/v1/bookings/{scene.booking}", headers=other)
+    assert unknown.status_code == mine.status_code == 404
+    assert client.get(f"/api/v1/bookings/{scene.booking}", headers=scene.headers["owner"]).json["status"] == "requested"
+
+
+def test_enterprise_calendar_token_is_not_derivable_from_the_other_enterprise_data(scene):
+    client, other = scene.world.client, scene.headers["other"]
+    seen = "".join(client.get(url, headers=other).get_data(as_text=True) for url in (
+        "/api/v1/me", "/api/v1/bookings", "/api/v1/labs", f"/api/v1/labs/{scene.lab}", "/api/v1/notifications",
+        f"/api/v1/labs/{scene.lab}/availability?from={scene.day}&to={scene.day}",
+        f"/calendar/enterprises/{scene.other_enterprise_token}.ics"))
+    for secret in (scene.enterprise_token, scene.lab_token):
+        assert secret not in seen
+        assert len(secret) >= 32  # secrets.token_urlsafe(24): 192 random bits, not a guessable sequence
+    assert scene.enterprise_token != scene.other_enterprise_token
+    assert client.get(f"/calendar/enterprises/{scene.enterprise_token[:-1]}x.ics").status_code == 404
+    assert client.get("/calendar/enterprises/1.ics").status_code == 404
