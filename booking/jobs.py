@@ -1,7 +1,6 @@
 """The booking package's scheduled work. Each job is idempotent: running it twice changes nothing."""
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select

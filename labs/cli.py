@@ -66,7 +66,7 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
             click.echo(f"created {created.role} {created.email} (id {created.id})")
     except DomainError as exc:
         fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
-        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}")
+        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}") from None
 
 
 @main.command()

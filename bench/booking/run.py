@@ -14,7 +14,6 @@ import datetime as dt
 import statistics
 import threading
 import time
-from decimal import Decimal
 
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import make_url

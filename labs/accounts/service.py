@@ -29,7 +29,7 @@ def validate_credit_code(code: str) -> str:
         return uscc.validate(code)
     except ValidationError as exc:
         raise Invalid("invalid unified social credit code",
-                      {"credit_code": [f"{code!r} is not a valid unified social credit code: {exc}"]})
+                      {"credit_code": [f"{code!r} is not a valid unified social credit code: {exc}"]}) from None
 
 
 def require_role(actor: User | None, *roles: str) -> User:
