@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from devices.cli import rig
 from labs.errors import DomainError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -108,9 +109,4 @@ def demo(host, port, workers):
     run_server(host, port, workers)
 
 
-try:
-    from devices.cli import rig
-except ImportError:  # devices/ not there yet
-    pass
-else:
-    main.add_command(rig)
+main.add_command(rig)
