@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -55,6 +56,26 @@ def seed(app) -> list[tuple[str, str, str]]:
                          "calibration_valid_until": dt.date.today() + dt.timedelta(days=10)},
                     ],
                 })
+            _demo_bookings(session, app.config["TIMEZONE"], users)
     return [(role, email, PASSWORD) for role, email, _, _ in USERS]
+
+
+def _demo_bookings(session, timezone: str, users: dict) -> None:
+    """A pending request and an instantly approved booking on the next working days."""
+    from booking.service import BookingRequest, request_booking
+    from labs.catalog.models import Lab
+    from labs.workdays import day_kind
+
+    tz = ZoneInfo(timezone)
+    day = dt.date.today() + dt.timedelta(days=3)
+    while not (day_kind(day).working and day.weekday() < 5):
+        day += dt.timedelta(days=1)
+    labs = {lab.code: lab.id for lab in session.scalars(select(Lab))}
+    for email, code, hours, test in (("alice@bearing.example", "BRG", (9, 12), "轴承疲劳寿命试验"),
+                                     ("bob@pump.example", "LED", (14, 16), "LED光通量测试")):
+        start = dt.datetime.combine(day, dt.time(hours[0]), tz)
+        end = dt.datetime.combine(day, dt.time(hours[1]), tz)
+        request_booking(session, users[email], BookingRequest(
+            labs[code], start, end, test, "样品3批", 3, email.split("@")[0], "13800000000"))
 
 
