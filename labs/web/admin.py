@@ -10,8 +10,7 @@ from labs.accounts.service import create_user, list_users, require_role
 from labs.catalog.api import LabIn
 from labs.catalog.service import create_lab, list_labs
 from labs.db import get_session
-from labs.errors import Conflict, Invalid
-from labs.web.common import DomainError, domain_error_page, load
+from labs.web.common import DomainError, domain_error_page, load, save
 
 blp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 blp.register_error_handler(DomainError, domain_error_page)
@@ -44,17 +43,10 @@ def labs():
     data["manager_ids"] = form.getlist("manager_ids")
     fields, errors = load(LabIn(), data)
     if not errors:
-        db = get_session()
-        try:
-            lab = create_lab(db, actor, fields)
-            db.commit()
+        lab, errors, _conflict = save(lambda: create_lab(get_session(), actor, fields), "code")
+        if lab:
             flash(_("Lab %(code)s created.", code=lab.code), "info")
             return redirect(url_for("admin.labs"))
-        except Invalid as exc:
-            errors = exc.extra["errors"]
-        except Conflict as exc:
-            errors = {"code": [exc.detail]}
-        db.rollback()
     return _lab_page(form, errors, 422)
 
 
@@ -67,16 +59,10 @@ def users():
         fields, errors = load(UserIn(), {k: request.form.get(k, "").strip() if k != "password"
                                          else request.form.get(k, "") for k in USER_FIELDS})
         if not errors:
-            try:
-                user = create_user(db, actor, **fields)
-                db.commit()
+            user, errors, _conflict = save(lambda: create_user(db, actor, **fields), "email")
+            if user:
                 flash(_("User %(email)s created.", email=user.email), "info")
                 return redirect(url_for("admin.users"))
-            except Invalid as exc:
-                errors = exc.extra["errors"]
-            except Conflict as exc:
-                errors = {"email": [exc.detail]}
-            db.rollback()
     form = request.form if request.method == "POST" else {"role": "enterprise"}
     return render_template("admin/users.html", users=list_users(db, actor), form=form, errors=errors), \
         422 if errors else 200

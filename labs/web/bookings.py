@@ -14,8 +14,8 @@ from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.catalog.service import get_lab, list_labs
 from labs.db import get_session
-from labs.errors import Conflict, Invalid
-from labs.web.common import DomainError, domain_error_page, STATUS, load, today, week_of
+from labs.errors import Conflict
+from labs.web.common import STATUS, DomainError, domain_error_page, load, save, today, week_of
 
 blp = Blueprint("bookings", __name__, template_folder="templates")
 blp.register_error_handler(DomainError, domain_error_page)
@@ -60,21 +60,17 @@ def new_booking():
                 "batches": "1", "contact_name": actor.name}
         return render_template("booking_form.html", labs=labs, form=form, errors={}, today=today())
     fields, errors = _read_request(request.form, labs)
-    conflicts, status = [], 422
+    conflict = None
     if not errors:
-        try:
-            booking = service.request_booking(db, actor, BookingRequest(**fields))
-            db.commit()
+        booking, errors, conflict = save(lambda: service.request_booking(db, actor, BookingRequest(**fields)),
+                                         "starts_at")
+        if booking:
             flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
             return redirect(url_for("bookings.mine"))
-        except Invalid as exc:
-            errors = exc.extra["errors"]
-        except Conflict as exc:
-            errors, conflicts, status = {"starts_at": [exc.detail]}, exc.extra.get("conflicts", []), 409
-        db.rollback()
+    conflicts = conflict.extra.get("conflicts", []) if conflict else []
     lab_tz = next((lab.timezone for lab in labs if lab.id == fields.get("lab_id")), None)
     return render_template("booking_form.html", labs=labs, form=request.form, errors=errors,
-                           conflicts=conflicts, lab_tz=lab_tz, today=today()), status
+                           conflicts=conflicts, lab_tz=lab_tz, today=today()), 409 if conflict else 422
 
 
 @blp.get("/bookings")

@@ -11,7 +11,8 @@ from flask_babel import format_date, get_locale, gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError
 
 from labs.accounts.auth import current_user
-from labs.errors import DomainError, Forbidden, NotFound, Unauthorized
+from labs.db import get_session
+from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from labs.i18n import LANGUAGES
 
 STATUS = {
@@ -62,6 +63,22 @@ def week_of(arg: str | None, tz: str | None = None) -> dt.date:
         except ValueError:
             flash(_("%(value)s is not a date (YYYY-MM-DD); showing this week.", value=arg), "error")
     return day - dt.timedelta(days=day.weekday())
+
+
+def save(call, conflict_field: str) -> tuple[object | None, dict[str, list[str]], Conflict | None]:
+    """Run one service call and commit. A broken rule or a conflict is rolled back and comes back
+    as messages per field (and the Conflict itself), for the form to be shown again."""
+    db = get_session()
+    try:
+        result = call()
+        db.commit()
+        return result, {}, None
+    except Invalid as exc:
+        db.rollback()
+        return None, exc.extra["errors"], None
+    except Conflict as exc:
+        db.rollback()
+        return None, {conflict_field: [exc.detail]}, exc
 
 
 def load(schema: ma.Schema, data: dict) -> tuple[dict, dict[str, list[str]]]:
