@@ -95,13 +95,9 @@ class ChecksumError(ValueError):
 def tmr_unframe(line: bytes) -> str:
     """The text of a checked reply line; a missing or wrong checksum raises ChecksumError."""
     body, star, check = line.rstrip(b"\r\n").rpartition(b"*")
-    if not star or len(check) != 2 or check.upper() != check:
-        raise ChecksumError(f"reply {line!r} has no *hh checksum")
-    try:
-        expected = int(check, 16)
-    except ValueError:
-        raise ChecksumError(f"reply {line!r} has a checksum that is not hex") from None
-    if tmr_checksum(body) != expected:
+    if not star or len(check) != 2 or not all(c in b"0123456789ABCDEF" for c in check):
+        raise ChecksumError(f"reply {line!r} has no *hh checksum of two upper-case hex digits")
+    if tmr_checksum(body) != int(check, 16):
         raise ChecksumError(f"reply {line!r} fails its checksum")
     try:
         return body.decode("ascii")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import struct
 
 from pymodbus.framer.rtu import FramerRTU
@@ -15,7 +14,7 @@ from pymodbus.framer.rtu import FramerRTU
 from devices.registers import HOLDING, INPUT
 from simulators.faults import FaultPlan
 from simulators.physics import Refused
-from simulators.wire import Wire
+from simulators.wire import Wire, WireServer
 
 
 class ModbusError(Exception):
@@ -156,33 +155,18 @@ def _rtu_length(buffer: bytes) -> int | None:
     return 0
 
 
-class RtuServer:
+class RtuServer(WireServer):
     """Modbus RTU on a wire, answering for one bank per unit id."""
 
     def __init__(self, wire: Wire, banks: dict[int, RegisterBank]):
-        self.wire, self.banks = wire, banks
+        super().__init__(wire)
+        self.banks = banks
         self._buffer = b""
         self._frame_start = self._last_byte = 0.0
-        self._queue: asyncio.Queue = asyncio.Queue()
         # A partial frame older than this is line noise.
         self._stale_s = max(3.5 * wire.char_s, 0.05)
 
-    async def serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self.wire.fd, self._readable)
-        try:
-            while True:
-                frame, start = await self._queue.get()
-                await self._handle(frame, start)
-        finally:
-            loop.remove_reader(self.wire.fd)
-
-    def _readable(self) -> None:
-        try:
-            data = os.read(self.wire.fd, 4096)
-        except (BlockingIOError, OSError):
-            return
-        now = asyncio.get_running_loop().time()
+    def receive(self, data: bytes, now: float) -> None:
         if self._buffer and now - self._last_byte > self._stale_s:
             self._buffer = b""
         if not self._buffer:
@@ -199,7 +183,7 @@ class RtuServer:
             self._queue.put_nowait((frame, self._frame_start))
             self._frame_start = self.wire.receive_start(now)
 
-    async def _handle(self, frame: bytes, start: float) -> None:
+    async def answer(self, frame: bytes, start: float) -> None:
         if FramerRTU.compute_CRC(frame[:-2]) != int.from_bytes(frame[-2:], "big"):
             return  # a damaged request gets no reply, as on a real bus
         bank = self.banks.get(frame[0])

@@ -111,6 +111,21 @@ class _RigModel:
     def _state(self) -> tuple[float, str]:
         return self.run.progress(self.clock.now()) if self.run else (0.0, "idle")
 
+    def _status(self, state: str) -> dict:
+        """The status and fault_code registers of the Modbus rigs (a stopped run is idle)."""
+        return {"status": {"idle": 0, "running": 1, "done": 2, "fault": 3, "stopped": 0}[state],
+                "fault_code": self.run.fault_code if state == "fault" else 0}
+
+    def _control(self, code: int, reset: int) -> None:
+        """The Modbus rigs' commands other than starts: 2 stop, `reset`, 0 nothing."""
+        if code == 2:
+            if self.run and self._state()[1] == "running":
+                self.run.stopped_at = self.clock.now() - self.run.start
+        elif code == reset:
+            self.run = None
+        elif code != 0:
+            raise Refused(3, f"unknown command {code}")
+
 
 class FdrModel(_RigModel):
     """Fuel dispenser rig: the dispenser's true error is applied after the JJG 443 temperature correction."""
@@ -142,21 +157,15 @@ class FdrModel(_RigModel):
             self._run_values = {"target_flow": s["target_flow"], "t_b": t_b, "t_j": t_j,
                                 "volume_factor": correction * (1 + self.run_error_pct / 100)}
             self.run = self._new_run(60 * s["target_volume"] / s["target_flow"], (1, 2, 3))
-        elif code == 2:
-            if self.run and self._state()[1] == "running":
-                self.run.stopped_at = self.clock.now() - self.run.start
-        elif code == 3:
-            self.run = None
-        elif code != 0:
-            raise Refused(3, f"unknown command {code}")
+        else:
+            self._control(code, reset=3)
 
     def values(self) -> dict:
         t, state = self._state()
         rv = self._run_values
         reference = rv["target_flow"] * t / 60 if self.run else 0.0
         return {
-            "status": {"idle": 0, "running": 1, "done": 2, "fault": 3, "stopped": 0}[state],
-            "fault_code": self.run.fault_code if state == "fault" else 0,
+            **self._status(state),
             "run_id": self.run_count, "reference_volume": reference,
             "indicated_volume": reference * rv["volume_factor"],
             "flow_rate": rv["target_flow"] if state in ("running", "done") else 0.0,
@@ -210,13 +219,8 @@ class EmbModel(_RigModel):
                 self.run.fault_at, self.run.fault_code = 0.0, 2
             elif code == 1 and not dut_rate:
                 self.run.fault_at, self.run.fault_code = duration * 0.999, 1
-        elif code == 2:
-            if self.run and self._state()[1] == "running":
-                self.run.stopped_at = self.clock.now() - self.run.start
-        elif code == 5:
-            self.run = None
-        elif code != 0:
-            raise Refused(3, f"unknown command {code}")
+        else:
+            self._control(code, reset=5)
 
     def values(self) -> dict:
         t, state = self._state()
@@ -227,8 +231,7 @@ class EmbModel(_RigModel):
         ref = m["final_ref"] if finished_error else math.floor(m["ref_rate"] * t)
         expected_ref = m["pulses"] * self.settings["reference_constant"] / max(self.settings["dut_constant"], 1)
         return {
-            "status": {"idle": 0, "running": 1, "done": 2, "fault": 3, "stopped": 0}[state],
-            "fault_code": self.run.fault_code if state == "fault" else 0,
+            **self._status(state),
             "measurement_id": self.run_count, "voltage": u, "current": i, "power_factor": pf,
             "active_power": u * i * abs(pf), "frequency": 50.0 if self.run else 0.0,
             "dut_pulses": dut, "reference_pulses": ref,

@@ -71,3 +71,35 @@ class Wire:
                 os.unlink(self.path)
             os.close(self.fd)
             os.close(self._slave)
+
+
+class WireServer:
+    """Answers requests arriving on a wire one at a time, in order; subclasses frame and answer them."""
+
+    def __init__(self, wire: Wire):
+        self.wire = wire
+        self._queue: asyncio.Queue = asyncio.Queue()
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.wire.fd, self._readable)
+        try:
+            while True:
+                request, start = await self._queue.get()
+                await self.answer(request, start)
+        finally:
+            loop.remove_reader(self.wire.fd)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.wire.fd, 4096)
+        except (BlockingIOError, OSError):
+            return
+        self.receive(data, asyncio.get_running_loop().time())
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Take bytes off the wire; queue each whole request with the time it began on the line."""
+        raise NotImplementedError
+
+    async def answer(self, request: bytes, start: float) -> None:
+        raise NotImplementedError

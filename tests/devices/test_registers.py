@@ -64,7 +64,7 @@ def test_any_single_bit_error_in_a_tmr_reply_is_rejected(text, data):
         tmr_unframe(bytes(frame))
 
 
-@pytest.mark.parametrize("line", [b"OK\r\n", b"OK*4\r\n", b"OK*zz\r\n", b"OK*0a\r\n"])
+@pytest.mark.parametrize("line", [b"OK\r\n", b"OK*4\r\n", b"OK*zz\r\n", b"OK*0a\r\n", b"0000* 0\r\n"])
 def test_tmr_reply_without_a_valid_checksum_field_is_rejected(line):
     with pytest.raises(ChecksumError):
         tmr_unframe(line)
