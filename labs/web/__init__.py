@@ -1,7 +1,7 @@
 """Server-rendered pages: session login with CSRF protection, in Simplified Chinese by default.
 
 Translations: message ids are English; after changing texts run
-    pybabel extract -F babel.cfg -k lazy_gettext --no-location -o labs/translations/messages.pot .
+    pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location -o labs/translations/messages.pot labs
     pybabel update -i labs/translations/messages.pot -d labs/translations
     pybabel compile -d labs/translations
 and commit the .po and .mo files (a fresh clone needs no build step).

@@ -12,7 +12,7 @@ from labs.catalog.service import create_lab, list_labs
 from labs.db import get_session
 from labs.web.common import DomainError, domain_error_page, load, save
 
-blp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+blp = Blueprint("admin", __name__, url_prefix="/admin")
 blp.register_error_handler(DomainError, domain_error_page)
 LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "fee_per_hour", "fee_per_batch",
               "approval_mode", "approval_deadline_days", "document_deadline_days", "min_duration_minutes",

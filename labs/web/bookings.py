@@ -17,7 +17,7 @@ from labs.db import get_session
 from labs.errors import Conflict
 from labs.web.common import STATUS, DomainError, domain_error_page, load, save, today, week_of
 
-blp = Blueprint("bookings", __name__, template_folder="templates")
+blp = Blueprint("bookings", __name__)
 blp.register_error_handler(DomainError, domain_error_page)
 # The form's own fields; the slot is read from date + start + end in the lab's time zone.
 FORM_FIELDS = ("lab_id", "test_type", "sample_description", "batches", "contact_name", "contact_phone",

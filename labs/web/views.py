@@ -15,7 +15,7 @@ from labs.errors import Unauthorized
 from labs.notify import notifications_for
 from labs.web.common import DomainError, domain_error_page, today, week_of
 
-blp = Blueprint("web", __name__, template_folder="templates")
+blp = Blueprint("web", __name__)
 blp.register_error_handler(DomainError, domain_error_page)
 
 
