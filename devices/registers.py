@@ -7,6 +7,7 @@ from dataclasses import dataclass, field as dc_field
 WORD_ORDERS = ("ABCD", "CDAB")
 INPUT, HOLDING = "input", "holding"
 _WIDTH = {"u16": 1, "u32": 2, "f32": 2}
+_CODE = {"u16": "H", "u32": "I", "f32": "f"}
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,12 @@ class Field:
     access: str = "r"  # r or rw
     length: int = 0  # registers, for ascii only
     scale: float = 1  # value = raw * scale (e.g. firmware 103 -> 1.03)
+    count: int = dc_field(init=False, repr=False, compare=False)  # registers it takes
 
-    @property
-    def count(self) -> int:
-        return _WIDTH.get(self.type, self.length)
+    def __post_init__(self):
+        if self.type not in (*_WIDTH, "ascii"):
+            raise ValueError(f"{self.name}: type {self.type!r} is not u16, u32, f32 or ascii")
+        object.__setattr__(self, "count", _WIDTH.get(self.type, self.length))
 
     @property
     def addresses(self) -> range:
@@ -33,26 +36,41 @@ class Field:
     def encode(self, value, word_order: str = "ABCD") -> list[int]:
         if self.type == "ascii":
             raw = str(value).encode("ascii")[: 2 * self.length].ljust(2 * self.length, b" ")
-            return list(struct.unpack(f">{self.length}H", raw))
-        if self.type == "u16":
-            return [round(value / self.scale) & 0xFFFF]
-        raw = struct.pack(">f", value) if self.type == "f32" else struct.pack(">I", round(value / self.scale))
-        words = list(struct.unpack(">2H", raw))
-        return words[::-1] if word_order == "CDAB" else words
+        else:
+            raw = struct.pack(">" + _CODE[self.type], value if self.type == "f32" else round(value / self.scale))
+        words = list(struct.unpack(f">{self.count}H", raw))
+        return words[::-1] if word_order == "CDAB" and self.type != "ascii" else words
 
     def decode(self, registers: list[int], word_order: str = "ABCD"):
         if len(registers) != self.count:
             raise ValueError(f"{self.name} needs {self.count} registers, got {len(registers)}")
+        return _Layout((self,), self.address, self.count, word_order).decode(registers)[self.name]
+
+    def _finish(self, raw):
         if self.type == "ascii":
-            return struct.pack(f">{self.length}H", *registers).decode("ascii", "replace").rstrip(" ")
-        if self.type == "u16":
-            return registers[0] * self.scale if self.scale != 1 else registers[0]
-        words = registers[::-1] if word_order == "CDAB" else registers
-        raw = struct.pack(">2H", *words)
-        if self.type == "f32":
-            return struct.unpack(">f", raw)[0]
-        value = struct.unpack(">I", raw)[0]
-        return value * self.scale if self.scale != 1 else value
+            return raw.decode("ascii", "replace").rstrip(" ")
+        return raw * self.scale if self.scale != 1 else raw
+
+
+class _Layout:
+    """Unpacks the whole fields of a block of registers with one struct call (polling reads many)."""
+
+    def __init__(self, fields, start: int, count: int, word_order: str):
+        self.fields = sorted(fields, key=lambda f: f.address)
+        self.count = count
+        self.order = list(range(count))  # CDAB: the two words of each 32-bit value trade places
+        layout, position = ">", start
+        for f in self.fields:
+            layout += "x" * 2 * (f.address - position) + (f"{2 * f.length}s" if f.type == "ascii" else _CODE[f.type])
+            if word_order == "CDAB" and f.count == 2 and f.type != "ascii":
+                at = f.address - start
+                self.order[at], self.order[at + 1] = at + 1, at
+            position = f.address + f.count
+        self.struct = struct.Struct(layout + "x" * 2 * (start + count - position))
+
+    def decode(self, registers: list[int]) -> dict:
+        raw = struct.pack(f">{self.count}H", *[registers[i] for i in self.order])
+        return {f.name: f._finish(v) for f, v in zip(self.fields, self.struct.unpack(raw))}
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,9 @@ class RegisterMap:
     kind: str
     fields: tuple[Field, ...]
     by_name: dict[str, Field] = dc_field(init=False, repr=False, compare=False)
+    # Spans and layouts, worked out once: a poller asks for the same ones many times a second.
+    _spans: dict = dc_field(init=False, repr=False, compare=False, default_factory=dict)
+    _layouts: dict = dc_field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
@@ -74,19 +95,22 @@ class RegisterMap:
 
     def span(self, names: list[str]) -> tuple[str, int, int]:
         """The (table, first address, count) of one read covering the named fields."""
-        chosen = [self[n] for n in names]
-        tables = {f.table for f in chosen}
-        if len(tables) != 1:
-            raise ValueError(f"fields {names} are not in one table")
-        start = min(f.address for f in chosen)
-        end = max(f.address + f.count for f in chosen)
-        return tables.pop(), start, end - start
+        key = tuple(names)
+        if key not in self._spans:
+            chosen = [self[n] for n in names]
+            tables = {f.table for f in chosen}
+            if len(tables) != 1:
+                raise ValueError(f"fields {names} are not in one table")
+            start = min(f.address for f in chosen)
+            end = max(f.address + f.count for f in chosen)
+            self._spans[key] = (tables.pop(), start, end - start)
+        return self._spans[key]
 
     def decode_block(self, table: str, start: int, registers: list[int], word_order: str) -> dict:
         """Values of every field lying wholly inside a block read from `start`."""
-        end = start + len(registers)
-        return {
-            f.name: f.decode(registers[f.address - start : f.address - start + f.count], word_order)
-            for f in self.table(table)
-            if f.address >= start and f.address + f.count <= end
-        }
+        key = (table, start, len(registers), word_order)
+        if key not in self._layouts:
+            end = start + len(registers)
+            inside = [f for f in self.table(table) if f.address >= start and f.address + f.count <= end]
+            self._layouts[key] = _Layout(inside, start, len(registers), word_order)
+        return self._layouts[key].decode(registers)

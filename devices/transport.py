@@ -45,7 +45,7 @@ class _Owner:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._serve())
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put((job, future))
+        self._queue.put_nowait((job, future))
         return await future
 
     async def _serve(self):

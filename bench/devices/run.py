@@ -65,7 +65,7 @@ async def driver_against_raw(seconds: float) -> None:
         async with BusPool() as pool:
             driver = FdrDriver(sim.links[0], pool)
             raw_rates, driver_rates = [], []
-            for _ in range(3):  # alternate, so that drift in the machine's load hits both alike
+            for _ in range(5):  # alternate, so that drift in the machine's load hits both alike
                 raw_rates.append(await _rate(lambda: raw.read_input_registers(0, count=20, device_id=1), seconds))
                 driver_rates.append(await _rate(driver.read_live, seconds))
         raw.close()
