@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -28,6 +29,9 @@ class Policy:
 
     timeout_s: float = 1.0
     retries: int = 3
+
+
+RTU_SETTLE_S = 0.05
 
 
 class _Retry(Exception):
@@ -89,7 +93,8 @@ class _Bus:
                 tried.append(exc.detail)
             except RigExceptionReply as exc:
                 raise type(exc)(who, str(self.link), action, exc.detail, exc.code) from None
-        detail = f"no valid reply in {len(tried)} attempts of {self.policy.timeout_s:g} s ({'; '.join(tried)})"
+        what = "; ".join(f"{m} (x{n})" if n > 1 else m for m, n in Counter(tried).items())
+        detail = f"no valid reply in {len(tried)} attempts of {self.policy.timeout_s:g} s ({what})"
         raise RigTimeout(who, str(self.link), action, detail)
 
     async def close(self):
@@ -116,6 +121,10 @@ class ModbusBus(_Bus):
         try:
             reply = await request()
         except ModbusException as exc:
+            if isinstance(self.link, RtuLink):
+                # A late reply must land while nothing is asked, where pymodbus drops it, and not
+                # be taken for the answer to the next request: RTU frames carry no transaction id.
+                await asyncio.sleep(RTU_SETTLE_S)
             raise _Retry(str(exc).split("] ", 1)[-1][:120]) from None
         if reply.isError():
             code = getattr(reply, "exception_code", 0)
@@ -157,9 +166,14 @@ class LineBus(_Bus):
                                            stopbits=self.link.stopbits, timeout=self.policy.timeout_s)
             except (serial.SerialException, ValueError) as exc:
                 raise _Retry(f"cannot open: {exc}") from None
-        self._port.reset_input_buffer()  # a late reply to an earlier attempt must not answer this one
-        self._port.write(command.encode("ascii") + b"\r\n")
-        return self._port.read_until(b"\r\n")
+        try:
+            self._port.reset_input_buffer()  # a late reply to an earlier attempt must not answer this one
+            self._port.write(command.encode("ascii") + b"\r\n")
+            return self._port.read_until(b"\r\n")
+        except (serial.SerialException, OSError) as exc:
+            self._port.close()  # reopened by the next attempt: the adapter may have been replugged
+            self._port = None
+            raise _Retry(f"line failed: {exc}") from None
 
     async def request(self, who: str, action: str, command: str, once: bool = False) -> str:
         async def attempt():
