@@ -195,3 +195,14 @@ def test_poller_time_stamps_samples_of_many_rigs(drive):
         assert sample.error is None and sample.at.tzinfo is timezone.utc
     assert all(s.values["status"] == 0 for s in samples if s.rig != "TMR")
     assert all(s.values["status"] == "IDLE" for s in samples if s.rig == "TMR")
+
+
+@pytest.mark.parametrize("kind, transport", [("emb", "rtu"), ("tmr", "serial")])
+def test_a_line_paced_at_9600_baud_carries_the_same_values(drive, kind, transport):
+    with simulated_rig(kind, transport, pace=True, baud=9600) as sim:
+        async def identify(pool):
+            driver = (EmbDriver if kind == "emb" else TmrDriver)(sim.link, pool)
+            return await driver.identify(), await driver.read_live()
+        identity, live = drive(identify)
+    assert identity.serial_number == f"{kind.upper()}-SIM-0001"
+    assert live["status"] in (0, "IDLE")
