@@ -16,6 +16,9 @@ csrf = CSRFProtect()
 
 def init_app(app) -> None:
     from labs.web import admin, bookings, common, views
+    # The CSRF token guards the forms; SameSite=Lax also keeps the session cookie off cross-site POSTs.
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None, not absent
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     csrf.init_app(app)
     common.init_app(app)
     for module in (views, bookings, admin):

@@ -29,6 +29,7 @@ def test_login_with_csrf_token_signs_in_and_logout_signs_out(app, world):
     client = app.test_client()
     r = login(client, alice)
     assert r.status_code == 302
+    assert "SameSite=Lax" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
     page = client.get("/").get_data(as_text=True)
     assert "我的预约" in page and "退出" in page
     r = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
