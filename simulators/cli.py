@@ -37,7 +37,8 @@ def _fault_kinds(ctx, param, value):
 @click.option("--count", default=1, type=click.IntRange(1, 247), help="Rigs: on consecutive TCP ports or RTU unit ids.")
 @click.option("--unit", default=1, type=click.IntRange(1, 247), help="Unit id (the first, with --count).")
 @click.option("--baud", default=9600, type=click.IntRange(50, 4_000_000))
-@click.option("--parity", type=click.Choice(["N", "E", "O"]), help="Default E for RTU, N for TMR.")
+@click.option("--parity", type=click.Choice(["N", "E", "O"]),
+              help="Default E for RTU, N for TMR. A pty may refuse E when reconfigured: use N --stopbits 2.")
 @click.option("--stopbits", type=click.IntRange(1, 2), help="Default 1.")
 @click.option("--pace/--no-pace", default=False, help="Send serial bytes at the pace of the baud rate.")
 @click.option("--word-order", default="ABCD", type=click.Choice(["ABCD", "CDAB"]))

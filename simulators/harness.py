@@ -99,10 +99,15 @@ async def _tcp_servers(banks, host: str, port: int, unit: int):
 
 async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1, host: str = "127.0.0.1",
                            port: int = 0, path: str | None = None, baud: int = 9600, parity: str = "N",
-                           stopbits: int = 2, unit: int = 1, pace: bool = False,
+                           stopbits: int | None = None, unit: int = 1, pace: bool = False,
                            options: RigOptions = RigOptions()) -> Simulation:
     """Start `count` rigs: on consecutive TCP ports, on consecutive unit ids of one RTU line, or
-    (TMR) on one serial line. `path` is a device to open or where to link a new pty."""
+    (TMR) on one serial line. `path` is a device to open or where to link a new pty.
+
+    Serial lines default to 8N2 for Modbus RTU (11 bits a character like the datasheet's 8E1, which
+    pseudo-terminals may refuse) and 8N1 for TMR, as its datasheet says."""
+    if stopbits is None:
+        stopbits = 2 if transport == "rtu" else 1
     if transport not in TRANSPORTS:
         raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     if (kind == "tmr") != (transport == "serial"):
