@@ -27,6 +27,7 @@ ROLE = {
     "enterprise": lazy_gettext("enterprise"),
 }
 _REQUIRED = "Missing data for required field."
+WEEK_YEARS = 10  # how far from today ?week= may go
 
 
 def domain_error_page(error: DomainError):
@@ -59,8 +60,13 @@ def week_of(arg: str | None, tz: str | None = None) -> dt.date:
     day = today(tz)
     if arg:
         try:
-            day = dt.date.fromisoformat(arg)
+            chosen = dt.date.fromisoformat(arg)
         except ValueError:
+            chosen = None
+        # Far-off years are no use here, and the week's arithmetic would overflow at year 1 or 9999.
+        if chosen is not None and abs(chosen.year - day.year) <= WEEK_YEARS:
+            day = chosen
+        else:
             flash(_("%(value)s is not a date (YYYY-MM-DD); showing this week.", value=arg), "error")
     return day - dt.timedelta(days=day.weekday())
 

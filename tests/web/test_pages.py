@@ -96,7 +96,9 @@ def test_catalog_and_lab_page_show_week_instruments_and_fees(app, world):
     assert "¥100.00" in page and "¥50.00" in page
     assert "工位 2" in page and "08:00–18:00" in page
     assert "BRG-02" in page and "已超出检定/校准有效期：重新检定前不可预约" in page
-    assert client.get("/?week=not-a-date").status_code == 200
+    for week in ("not-a-date", "9999-12-31", "0001-01-01"):
+        assert client.get(f"/?week={week}").status_code == 200
+        assert client.get(f"/labs/{lab}?week={week}").status_code == 200
     assert client.get("/labs/999999").status_code == 404
 
 
