@@ -94,6 +94,20 @@ def act(booking_id: int, action: str):
     return redirect(url_for(back) if back in ("bookings.mine", "bookings.approvals") else url_for("web.catalog"))
 
 
+@blp.post("/bookings/<int:booking_id>/documents")
+def documents_delivered(booking_id: int):
+    """The enterprise delivered what it committed to (容缺受理): the booking no longer lapses."""
+    db = get_session()
+    try:
+        service.submit_documents(db, current_user(), booking_id)
+        db.commit()
+        flash(_("Booking #%(id)s: documents delivered.", id=booking_id), "info")
+    except Conflict as exc:
+        db.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("bookings.mine"))
+
+
 @blp.get("/approvals")
 def approvals():
     queue = service.approval_queue(get_session(), current_user())

@@ -143,7 +143,13 @@ def test_a_broken_lab_rule_is_shown_on_the_form(app, world):
     assert r.status_code == 422 and "signed commitment" in r.get_data(as_text=True)
     r = _request(client, _form(lab, next_working_day(), missing_documents="type-test report", commitment_signed="on"))
     assert r.status_code == 302
-    assert "type-test report" in client.get("/bookings").get_data(as_text=True)
+    mine = client.get("/bookings").get_data(as_text=True)
+    assert "type-test report" in mine
+    booking = re.search(r'action="/bookings/(\d+)/documents"', mine).group(1)
+    r = client.post(f"/bookings/{booking}/documents", data={"csrf_token": csrf_token(client, "/bookings")})
+    assert r.status_code == 302
+    mine = client.get("/bookings").get_data(as_text=True)
+    assert "type-test report" not in mine and "/documents" not in mine
 
 
 def test_a_taken_slot_shows_the_conflict(app, world):
