@@ -83,7 +83,8 @@ class Simulation:
 async def _tcp_servers(banks, host: str, port: int, unit: int):
     """Servers on consecutive ports from `port` (0: any free run of ports)."""
     for _ in range(50):
-        base = port or random.randint(20000, 60000 - len(banks))
+        # One rig takes any free port the system gives; a run of them starts at a random one.
+        base = port or (0 if len(banks) == 1 else random.randint(20000, 60000 - len(banks)))
         servers = []
         try:
             for i, bank in enumerate(banks):
