@@ -56,21 +56,28 @@ class _Layout:
     """Unpacks the whole fields of a block of registers with one struct call (polling reads many)."""
 
     def __init__(self, fields, start: int, count: int, word_order: str):
-        self.fields = sorted(fields, key=lambda f: f.address)
-        self.count = count
-        self.order = list(range(count))  # CDAB: the two words of each 32-bit value trade places
+        fields = sorted(fields, key=lambda f: f.address)
+        self.names = [f.name for f in fields]
+        self.finish = [(i, f) for i, f in enumerate(fields) if f.type == "ascii" or f.scale != 1]
+        self.words = struct.Struct(f">{count}H")
+        order = list(range(count))  # CDAB: the two words of each 32-bit value trade places
         layout, position = ">", start
-        for f in self.fields:
+        for f in fields:
             layout += "x" * 2 * (f.address - position) + (f"{2 * f.length}s" if f.type == "ascii" else _CODE[f.type])
             if word_order == "CDAB" and f.count == 2 and f.type != "ascii":
                 at = f.address - start
-                self.order[at], self.order[at + 1] = at + 1, at
+                order[at], order[at + 1] = at + 1, at
             position = f.address + f.count
+        self.order = None if order == sorted(order) else order
         self.struct = struct.Struct(layout + "x" * 2 * (start + count - position))
 
     def decode(self, registers: list[int]) -> dict:
-        raw = struct.pack(f">{self.count}H", *[registers[i] for i in self.order])
-        return {f.name: f._finish(v) for f, v in zip(self.fields, self.struct.unpack(raw))}
+        if self.order is not None:
+            registers = [registers[i] for i in self.order]
+        values = list(self.struct.unpack(self.words.pack(*registers)))
+        for i, f in self.finish:
+            values[i] = f._finish(values[i])
+        return dict(zip(self.names, values))
 
 
 @dataclass(frozen=True)
