@@ -6,9 +6,16 @@ import datetime as dt
 import itertools
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -153,3 +160,47 @@ def booking_body(lab_id: int, day: dt.date, start_hour: float = 9, end_hour: flo
             "contact_name": "Zhang San", "contact_phone": "13800000000"}
     body.update(extra)
     return body
+
+
+LABS_BIN = Path(sys.executable).with_name("labs")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(database_url: str, tmp_path: Path, workers: int):
+    """The real server, `labs serve` with gunicorn worker processes, on the test database."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
+           "LABS_SECRET_KEY": "live-server-test"}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/api/v1/labs", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"labs serve did not come up:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def live_server(database_url, tmp_path):
+    with running_server(database_url, tmp_path, workers=2) as base:
+        yield base

@@ -3,14 +3,8 @@ exactly one wins, all others get 409, nothing 5xx, and the table holds no overla
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,42 +13,15 @@ from sqlalchemy import text
 from labs.accounts.models import User
 from labs.accounts.service import issue_token
 from labs.db import session_scope
-from tests.conftest import booking_body, next_working_day
+from tests.conftest import booking_body, next_working_day, running_server
 
 REQUESTS = 200
-LABS_BIN = Path(sys.executable).with_name("labs")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
-def server(app, database_url, tmp_path):
-    """The real server: gunicorn with 4 worker processes on the test database."""
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
-    proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "4"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/api/v1/labs", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"labs serve did not come up:\n{(tmp_path / 'server.log').read_text()}")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+def server(database_url, tmp_path):
+    with running_server(database_url, tmp_path, workers=4) as base:
+        yield base
 
 
 def test_200_simultaneous_overlapping_requests_give_one_201_and_199_409(app, world, server):

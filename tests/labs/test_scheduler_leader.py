@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-LABS_BIN = Path(sys.executable).with_name("labs")
+from tests.conftest import LABS_BIN
 
 
 def _start(database_url: str, tmp_path: Path, name: str):

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import PASSWORD
 
@@ -38,41 +32,7 @@ def signed_in(app, email: str):
     return client
 
 
-LABS_BIN = Path(sys.executable).with_name("labs")
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(database_url, tmp_path):
-    """`labs serve` with two gunicorn workers on the test database: pages as a browser gets them."""
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
-           "LABS_SECRET_KEY": "browser-test"}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"labs serve did not come up:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.fixture
