@@ -10,7 +10,7 @@ from booking import availability as avail
 from booking import domain, service, stats
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
-from labs.api import Blueprint
+from labs.api import Blueprint, CalendarDate, Id, Moment, Money
 from labs.db import get_session
 
 blp = Blueprint("booking", __name__, url_prefix="/api/v1", description="Availability and bookings")
@@ -18,8 +18,8 @@ BEARER = [{"bearerAuth": []}]
 
 
 class RangeQuery(ma.Schema):
-    from_ = ma.fields.Date(required=True, data_key="from")
-    to = ma.fields.Date(required=True)
+    from_ = CalendarDate(required=True, data_key="from")
+    to = CalendarDate(required=True)
 
 
 class Span(ma.Schema):
@@ -66,15 +66,15 @@ class AvailabilityOut(ma.Schema):
 
 
 class BookingIn(ma.Schema):
-    lab_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    lab_id = Id(required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
     test_type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     sample_description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
     batches = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1000))
     contact_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     contact_phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\+?[0-9][0-9 -]{4,38}$"))
-    instrument_ids = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1)),
+    instrument_ids = ma.fields.List(Id(),
                                     load_default=list, validate=ma.validate.Length(max=50))
     missing_documents = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
     commitment_signed = ma.fields.Boolean(load_default=False)
@@ -102,7 +102,7 @@ class BookingOut(ma.Schema):
     contact_name = ma.fields.String()
     contact_phone = ma.fields.String()
     instrument_ids = ma.fields.Function(lambda b: [i.id for i in b.instruments])
-    fee = ma.fields.Decimal(places=2, as_string=True)
+    fee = Money()
     created_at = ma.fields.AwareDateTime()
     approval_due = ma.fields.Date(allow_none=True)
     overdue = ma.fields.Function(lambda b: service.is_overdue(b, dt.datetime.now(ZoneInfo(b.lab.timezone)).date()))
@@ -136,7 +136,7 @@ class WaitlistOut(ma.Schema):
 
 
 class BookingQuery(ma.Schema):
-    lab_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    lab_id = Id()
     status = ma.fields.String(validate=ma.validate.OneOf(domain.STATES))
     limit = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=1000))
     offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=10**9))
@@ -164,7 +164,7 @@ class UsageOut(ma.Schema):
 
 
 class WeekQuery(ma.Schema):
-    monday = ma.fields.Date(required=True)
+    monday = CalendarDate(required=True)
 
 
 class WeekDay(ma.Schema):

@@ -1,6 +1,7 @@
 """The JSON API's plumbing: OpenAPI document, problem+json errors, bearer-token authentication."""
 from __future__ import annotations
 
+import datetime as dt
 import http
 
 import marshmallow as ma
@@ -9,6 +10,7 @@ import flask_smorest
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from labs.errors import DomainError
 
@@ -55,6 +57,44 @@ def _flatten(messages: dict) -> dict[str, list[str]]:
     return out
 
 
+class Money(ma.fields.Decimal):
+    """An amount of yuan, two decimals, 0 to 10**8. JSON carries it as a string ("300.00") so no
+    float rounding touches it, and the OpenAPI document says so (string, format decimal)."""
+
+    PATTERN = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ma.validate.Range(min=0, max=10**8))
+        kwargs.setdefault("metadata", {"pattern": self.PATTERN, "example": "300.00"})
+        super().__init__(places=2, as_string=True, **kwargs)
+
+
+MAX_ID = 2**31 - 1  # ids are the databases' 32-bit integer columns
+
+
+def Id(**kwargs) -> ma.fields.Integer:
+    """A record id given by a client: within the integer column, so a huge number is refused with a
+    422 instead of overflowing the database driver."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+# The span of time a client may name. Far-off years mean nothing to a booking calendar, and before
+# about 1970 some zones still had local mean time (Shanghai was +08:05:43 until 1901), which no
+# RFC 3339 offset can state.
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2199, 12, 31)
+
+
+def CalendarDate(**kwargs) -> ma.fields.Date:
+    return ma.fields.Date(validate=ma.validate.Range(min=FIRST_DAY, max=LAST_DAY), **kwargs)
+
+
+def Moment(**kwargs) -> ma.fields.AwareDateTime:
+    """A time with its UTC offset, between FIRST_DAY and LAST_DAY."""
+    return ma.fields.AwareDateTime(validate=ma.validate.Range(
+        min=dt.datetime.combine(FIRST_DAY, dt.time(), dt.timezone.utc),
+        max=dt.datetime.combine(LAST_DAY, dt.time(), dt.timezone.utc)), **kwargs)
+
+
 class LabsApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -93,6 +133,14 @@ class Blueprint(flask_smorest.Blueprint):
         return decorate
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` ids within the database's integer columns: a larger number is not found (404),
+    rather than overflowing the database driver (500). The OpenAPI document states the maximum."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app) -> LabsApi:
     app.config.update(
         API_TITLE="labs", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -101,6 +149,8 @@ def init_app(app) -> LabsApi:
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
+    app.url_map.converters["int"] = IdConverter
     api = LabsApi(app)
+    api.register_field(Money, "string", "decimal")
     app.register_error_handler(DomainError, handle_domain_error)
     return api

@@ -4,13 +4,12 @@ from __future__ import annotations
 import marshmallow as ma
 
 from labs.accounts.auth import current_user
-from labs.api import Blueprint
+from labs.api import Blueprint, CalendarDate, Id, Moment, Money
 from labs.catalog import service
 from labs.db import get_session
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Labs and instruments")
 BEARER = [{"bearerAuth": []}]
-Money = ma.fields.Decimal(places=2, as_string=True, validate=ma.validate.Range(min=0, max=10**8))
 
 
 class HoursSchema(ma.Schema):
@@ -23,7 +22,7 @@ class InstrumentIn(ma.Schema):
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     certificate_no = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
-    calibration_valid_until = ma.fields.Date(required=True)
+    calibration_valid_until = CalendarDate(required=True)
 
 
 class InstrumentPatch(InstrumentIn):
@@ -46,8 +45,8 @@ class LabIn(ma.Schema):
     timezone = ma.fields.String(load_default="Asia/Shanghai", validate=ma.validate.Length(min=1, max=64))
     bays = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
     public_benefit = ma.fields.Boolean(load_default=False)
-    fee_per_hour = Money
-    fee_per_batch = Money
+    fee_per_hour = Money()
+    fee_per_batch = Money()
     approval_mode = ma.fields.String(load_default="manager", validate=ma.validate.OneOf(["instant", "manager"]))
     approval_deadline_days = ma.fields.Integer(load_default=3, validate=ma.validate.Range(min=0, max=60))
     document_deadline_days = ma.fields.Integer(load_default=5, validate=ma.validate.Range(min=0, max=60))
@@ -56,7 +55,7 @@ class LabIn(ma.Schema):
     max_advance_days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(min=1, max=730))
     hours = ma.fields.List(ma.fields.Nested(HoursSchema), load_default=list)
     instruments = ma.fields.List(ma.fields.Nested(InstrumentIn), load_default=list, load_only=True)
-    manager_ids = ma.fields.List(ma.fields.Integer(), load_default=list, load_only=True)
+    manager_ids = ma.fields.List(Id(), load_default=list, load_only=True, validate=ma.validate.Length(max=50))
 
 
 class LabPatch(LabIn):
@@ -72,8 +71,8 @@ class LabOut(LabIn):
 
 
 class ClosureIn(ma.Schema):
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
 
 
