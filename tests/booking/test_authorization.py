@@ -1,8 +1,10 @@
 """Who may do what: every route of the app against every role, on both backends.
 
-`CASES` holds one row per route and method (and per action of the booking-action route); a route
+`CASES` holds one row per route and method (and per action of the booking-action routes); a route
 added to the app without a row here fails `test_every_route_has_a_row`. Each row says how to call
-the route (on fresh data when the call changes something) and the status each role gets.
+the route (on fresh data when the call changes something) and the status each role gets. The API is
+called with bearer tokens and JSON; pages as a browser does, signed in with the session cookie and
+posting forms with their CSRF token. `LOGIN` means the page sends the caller to the login page.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from labs.catalog.models import Instrument, Lab
 from labs.db import session_scope
 from labs.workdays import day_kind
 from tests.conftest import PASSWORD, booking_body, next_working_day
+from tests.web.conftest import csrf_token, signed_in
 
 ROLES = ("anonymous", "admin", "manager", "other_manager", "technician", "inspector", "owner", "other")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,6 +37,7 @@ def expect(default: int, **by_role: int) -> dict[str, int]:
     return {role: by_role.get(role, default) for role in ROLES}
 
 
+LOGIN = "login"  # a redirect to the login page
 PUBLIC = expect(200)
 SIGNED_IN = expect(200, anonymous=401)
 ADMIN_ONLY = expect(403, anonymous=401, admin=200)
@@ -42,6 +46,11 @@ CREATES_IN_LAB = expect(403, anonymous=401, admin=201, manager=201)
 ENTERPRISES = expect(403, anonymous=401, owner=201, other=201)
 DECIDES = expect(403, anonymous=401, admin=200, manager=200, other=404)
 RUNS_LAB = expect(403, anonymous=401, admin=200, manager=200, technician=200, other=404)
+# Pages answer a form that worked with a redirect (303/302), anonymous callers with the login page.
+PAGE_SIGNED_IN = expect(200, anonymous=LOGIN)
+PAGE_ENTERPRISES = expect(403, anonymous=LOGIN, owner=200, other=200)
+PAGE_ADMIN = expect(403, anonymous=LOGIN, admin=200)
+PAGE_DECIDES = expect(403, anonymous=LOGIN, admin=302, manager=302, other=404)
 
 
 class Scene:
@@ -59,6 +68,7 @@ class Scene:
             self.ids[role], self.emails[role] = world.user(user_role, enterprise=enterprise)
         self.headers = {role: world.token(email) for role, email in self.emails.items()}
         self.headers["anonymous"] = {}
+        self._page_clients: dict = {}
         # Many bays, so every call that needs a fresh booking gets one in the same slot.
         self.lab = world.lab(manager_ids=[self.ids["manager"]], bays=100,
                              instruments=[{"code": "CT-1", "name": "industrial CT", "certificate_no": "C1",
@@ -79,6 +89,16 @@ class Scene:
 
     def seq(self) -> int:
         return next(self._seq)
+
+    def page_client(self, role: str):
+        """A browser-like client of `role`, signed in through the login form (anonymous: not)."""
+        if role not in self._page_clients:
+            self._page_clients[role] = (self.app.test_client() if role == "anonymous"
+                                        else signed_in(self.app, self.emails[role]))
+        return self._page_clients[role]
+
+    def forget_page_client(self, role: str) -> None:
+        self._page_clients.pop(role, None)
 
     def request(self, lab: int | None = None, start: dt.datetime | None = None, **extra) -> BookingRequest:
         start = start or dt.datetime.combine(self.day, dt.time(9), SHANGHAI)
@@ -121,10 +141,58 @@ def _body(sc: Scene, lab: int | None = None, hour: int = 9) -> dict:
     return booking_body(lab or sc.lab, sc.day, hour, hour + 1)
 
 
+def _page_action(state: str, action: str, **extra) -> Callable:
+    return lambda sc, role: (f"/bookings/{sc.new_booking(state, **extra)}/{action}", {"note": "by test"})
+
+
+def _booking_form(sc: Scene) -> dict:
+    return {"lab_id": str(sc.lab), "date": sc.day.isoformat(), "start": "10:00", "end": "11:00",
+            "test_type": "CT scan", "sample_description": "valve body", "batches": "1",
+            "contact_name": "Li Si", "contact_phone": "13900000000"}
+
+
+def _lab_form(sc: Scene) -> dict:
+    return {"code": f"PAGE{sc.seq()}", "name": "LED lab", "discipline": "LED", "timezone": "Asia/Shanghai",
+            "bays": "1", "approval_mode": "manager", "opens": "08:30", "closes": "17:30", "weekdays": ["0", "1"]}
+
+
 # (endpoint, method, action or None) -> Case
 CASES: dict[tuple[str, str, str | None], Case] = {
-    ("web.index", "GET", None): Case(lambda sc, r: ("/", None), PUBLIC),
     ("static", "GET", None): Case(lambda sc, r: ("/static/no-such-file.css", None), expect(404)),
+    ("swagger_ui_files", "GET", None): Case(lambda sc, r: ("/static/swagger-ui/swagger-ui.css", None), PUBLIC),
+    # Pages.
+    ("web.catalog", "GET", None): Case(lambda sc, r: ("/", None), PUBLIC),
+    ("web.lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}", None), PUBLIC),
+    ("web.login", "GET", None): Case(lambda sc, r: ("/login", None), PUBLIC),
+    ("web.login", "POST", None): Case(
+        lambda sc, r: ("/login", {"email": sc.emails.get(r, "nobody@example.com"),
+                                  "password": PASSWORD if r != "anonymous" else "wrong password"}),
+        expect(302, anonymous=401)),
+    ("web.logout", "POST", None): Case(lambda sc, r: ("/logout", {}), expect(302)),
+    ("web.notifications", "GET", None): Case(lambda sc, r: ("/notifications", None), PAGE_SIGNED_IN),
+    ("bookings.new_booking", "GET", None): Case(lambda sc, r: ("/bookings/new", None), PAGE_ENTERPRISES),
+    ("bookings.new_booking", "POST", None): Case(
+        lambda sc, r: ("/bookings/new", _booking_form(sc)), expect(403, anonymous=LOGIN, owner=302, other=302)),
+    ("bookings.mine", "GET", None): Case(lambda sc, r: ("/bookings", None), PAGE_ENTERPRISES),
+    ("bookings.act", "POST", "approve"): Case(_page_action("requested", "approve"), PAGE_DECIDES),
+    ("bookings.act", "POST", "reject"): Case(_page_action("requested", "reject"), PAGE_DECIDES),
+    ("bookings.act", "POST", "cancel"): Case(
+        _page_action("approved", "cancel"), expect(403, anonymous=LOGIN, admin=302, manager=302, owner=302, other=404)),
+    ("bookings.documents_delivered", "POST", None): Case(
+        lambda sc, r: (f"/bookings/{sc.new_booking(missing_documents='test report', commitment_signed=True)}"
+                       "/documents", {}), expect(403, anonymous=LOGIN, owner=302, other=404)),
+    ("bookings.approvals", "GET", None): Case(
+        lambda sc, r: ("/approvals", None), expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200)),
+    ("bookings.lab_calendar", "GET", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/calendar", None), expect(403, anonymous=LOGIN, admin=200, manager=200)),
+    ("admin.labs", "GET", None): Case(lambda sc, r: ("/admin/labs", None), PAGE_ADMIN),
+    ("admin.labs", "POST", None): Case(lambda sc, r: ("/admin/labs", _lab_form(sc)),
+                                       expect(403, anonymous=LOGIN, admin=302)),
+    ("admin.users", "GET", None): Case(lambda sc, r: ("/admin/users", None), PAGE_ADMIN),
+    ("admin.users", "POST", None): Case(
+        lambda sc, r: ("/admin/users", {"email": f"page{sc.seq()}@example.com", "password": PASSWORD,
+                                        "name": "New technician", "role": "technician"}),
+        expect(403, anonymous=LOGIN, admin=302)),
     ("api-docs.openapi_json", "GET", None): Case(lambda sc, r: ("/api/openapi.json", None), PUBLIC),
     ("api-docs.openapi_swagger_ui", "GET", None): Case(lambda sc, r: ("/api/docs", None), PUBLIC),
     ("feeds.lab_feed", "GET", None): Case(lambda sc, r: (f"/calendar/labs/{sc.lab_token}.ics", None), PUBLIC),
@@ -221,15 +289,35 @@ def scene(world):
     return Scene(world)
 
 
+def _call(scene: Scene, role: str, method: str, url: str, body: dict | None):
+    if url.startswith(("/api/", "/calendar/", "/static/")):
+        return scene.world.client.open(url, method=method, json=body, headers=scene.headers[role])
+    client = scene.page_client(role)
+    if method == "GET":
+        return client.get(url)
+    # The form's CSRF token, taken from a page as a browser would (bound to this client's session).
+    token = csrf_token(client, "/login" if role == "anonymous" else "/")
+    r = client.open(url, method=method, data={**(body or {}), "csrf_token": token})
+    if url == "/logout":
+        scene.forget_page_client(role)  # signed out: the next page call signs in afresh
+    return r
+
+
+def _got(r) -> int | str:
+    if r.status_code in (302, 303) and r.headers["Location"].startswith("/login"):
+        return LOGIN
+    return r.status_code
+
+
 def test_every_role_gets_the_expected_status_on_every_route(scene):
     wrong = []
     for (endpoint, method, action), case in CASES.items():
         for role in ROLES:
             url, body = case.call(scene, role)
-            r = scene.world.client.open(url, method=method, json=body, headers=scene.headers[role])
+            r = _call(scene, role, method, url, body)
             want = case.expected[role]
-            if r.status_code != want:
-                wrong.append(f"{method} {url} ({endpoint}) as {role}: want {want}, got {r.status_code} "
+            if _got(r) != want:
+                wrong.append(f"{method} {url} ({endpoint}) as {role}: want {want}, got {_got(r)} "
                              f"{r.get_data(as_text=True)[:200]}")
             elif url.startswith("/api/v1") and r.status_code >= 400:
                 if r.mimetype != "application/problem+json" or r.json["status"] != r.status_code:
