@@ -1,8 +1,8 @@
 """Server-rendered pages: session login with CSRF protection, in Simplified Chinese by default.
 
 Translations: message ids are English; after changing texts run
-    pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location -o labs/translations/messages.pot labs
-    pybabel update -i labs/translations/messages.pot -d labs/translations
+    pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs
+    pybabel update -i labs/translations/messages.pot -d labs/translations --no-fuzzy-matching --no-wrap
     pybabel compile -d labs/translations
 and commit the .po and .mo files (a fresh clone needs no build step).
 """
@@ -15,13 +15,13 @@ csrf = CSRFProtect()
 
 
 def init_app(app) -> None:
-    from labs.web import admin, bookings, common, views
+    from labs.web import admin, bookings, common, manage, views
     # The CSRF token guards the forms; SameSite=Lax also keeps the session cookie off cross-site POSTs.
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None, not absent
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     csrf.init_app(app)
     common.init_app(app)
-    for module in (views, bookings, admin):
+    for module in (views, bookings, manage, admin):
         app.register_blueprint(module.blp)
     _serve_swagger_ui(app)
 

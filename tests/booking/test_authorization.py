@@ -51,6 +51,8 @@ PAGE_SIGNED_IN = expect(200, anonymous=LOGIN)
 PAGE_ENTERPRISES = expect(403, anonymous=LOGIN, owner=200, other=200)
 PAGE_ADMIN = expect(403, anonymous=LOGIN, admin=200)
 PAGE_DECIDES = expect(403, anonymous=LOGIN, admin=302, manager=302, other=404)
+PAGE_MANAGES_LAB = expect(403, anonymous=LOGIN, admin=200, manager=200)
+PAGE_CHANGES_LAB = expect(403, anonymous=LOGIN, admin=302, manager=302)
 
 
 class Scene:
@@ -185,6 +187,20 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         lambda sc, r: ("/approvals", None), expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200)),
     ("bookings.lab_calendar", "GET", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/calendar", None), expect(403, anonymous=LOGIN, admin=200, manager=200)),
+    ("manage.manage_lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}/manage", None), PAGE_MANAGES_LAB),
+    ("manage.save_settings", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/settings", {"name": "Bearing lab"}), PAGE_CHANGES_LAB),
+    ("manage.add_instrument", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/instruments",
+                       {"code": f"P{sc.seq()}", "name": "gauge", "calibration_valid_until": "2031-01-01"}),
+        PAGE_CHANGES_LAB),
+    ("manage.recalibrate", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/instruments/{sc.instrument}", {"calibration_valid_until": "2031-01-01"}),
+        PAGE_CHANGES_LAB),
+    ("manage.add_closure", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/closures",
+                       {"starts_at_date": "2030-01-07", "starts_at_time": "08:00", "ends_at_date": "2030-01-07",
+                        "ends_at_time": "12:00", "reason": "maintenance"}), PAGE_CHANGES_LAB),
     ("admin.labs", "GET", None): Case(lambda sc, r: ("/admin/labs", None), PAGE_ADMIN),
     ("admin.labs", "POST", None): Case(lambda sc, r: ("/admin/labs", _lab_form(sc)),
                                        expect(403, anonymous=LOGIN, admin=302)),
