@@ -8,20 +8,27 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking import service
-from booking.api import BookingIn
+from booking.api import BookingIn, SeriesIn
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.catalog.service import get_lab, list_labs
 from labs.db import get_session
 from labs.errors import Conflict
-from labs.web.common import STATUS, DomainError, domain_error_page, load, save, today, week_of
+from labs.web.common import STATUS, DomainError, domain_error_page, load, local, save, today, week_of
 
 blp = Blueprint("bookings", __name__)
 blp.register_error_handler(DomainError, domain_error_page)
 # The form's own fields; the slot is read from date + start + end in the lab's time zone.
 FORM_FIELDS = ("lab_id", "test_type", "sample_description", "batches", "contact_name", "contact_phone",
                "missing_documents")
+
+
+class RepeatIn(SeriesIn):
+    """The form's repeat fields, checked as the API checks them (absent: once)."""
+
+    class Meta:
+        fields = ("weeks", "policy")
 
 
 def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
@@ -52,25 +59,50 @@ def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
 
 @blp.route("/bookings/new", methods=["GET", "POST"])
 def new_booking():
+    """One slot, the same slot weekly (all or nothing, or skipping what is taken), or a place on the
+    waitlist for a slot that is taken."""
     db, actor = get_session(), current_user()
     require_role(actor, "enterprise")
     labs = list_labs(db)
     if request.method == "GET":
         form = {"lab_id": request.args.get("lab_id", ""), "date": request.args.get("date", ""),
-                "batches": "1", "contact_name": actor.name}
+                "batches": "1", "contact_name": actor.name, "weeks": "1", "policy": "all_or_nothing"}
         return render_template("booking_form.html", labs=labs, form=form, errors={}, today=today())
     fields, errors = _read_request(request.form, labs)
+    repeat, repeat_errors = load(RepeatIn(partial=True), {k: request.form.get(k, "") for k in ("weeks", "policy")})
+    errors.update(repeat_errors)
+    weeks, policy = repeat.get("weeks", 1), repeat.get("policy", "all_or_nothing")
     conflict = None
     if not errors:
-        booking, errors, conflict = save(lambda: service.request_booking(db, actor, BookingRequest(**fields)),
-                                         "starts_at")
-        if booking:
-            flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
-            return redirect(url_for("bookings.mine"))
-    conflicts = conflict.extra.get("conflicts", []) if conflict else []
-    lab_tz = next((lab.timezone for lab in labs if lab.id == fields.get("lab_id")), None)
+        req = BookingRequest(**fields)
+        if "waitlist" in request.form:
+            entry, errors, conflict = save(lambda: service.join_waitlist(db, actor, req), "starts_at")
+            if entry:
+                flash(_("You are on the waitlist: if the slot frees up, it is booked for you and you are told."), "info")
+                return redirect(url_for("bookings.mine"))
+        elif weeks > 1:
+            report, errors, conflict = save(lambda: service.request_series(db, actor, req, weeks, policy), "starts_at")
+            if report:
+                booked = [o for o in report["occurrences"] if o["booking_id"]]
+                flash(_("%(n)s of %(weeks)s weekly bookings made.", n=len(booked), weeks=weeks), "info")
+                for o in report["occurrences"]:
+                    if o["problem"]:
+                        flash(_("Skipped %(date)s: %(problem)s", date=local(o["starts_at"], _tz(labs, req.lab_id)),
+                                problem=o["problem"]), "error")
+                return redirect(url_for("bookings.mine"))
+        else:
+            booking, errors, conflict = save(lambda: service.request_booking(db, actor, req), "starts_at")
+            if booking:
+                flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
+                return redirect(url_for("bookings.mine"))
+    extra = conflict.extra if conflict else {}
     return render_template("booking_form.html", labs=labs, form=request.form, errors=errors,
-                           conflicts=conflicts, lab_tz=lab_tz, today=today()), 409 if conflict else 422
+                           conflicts=extra.get("conflicts", []), occurrences=extra.get("occurrences", []),
+                           lab_tz=_tz(labs, fields.get("lab_id")), today=today()), 409 if conflict else 422
+
+
+def _tz(labs, lab_id) -> str | None:
+    return next((lab.timezone for lab in labs if lab.id == lab_id), None)
 
 
 @blp.get("/bookings")

@@ -283,3 +283,47 @@ def test_api_docs_page_loads_swagger_ui_from_this_server(client):
     assert r.status_code == 200 and b"SwaggerUIBundle" in r.data
     assert client.get("/static/swagger-ui/swagger-ui.css").status_code == 200
     assert client.get("/static/labs.css").status_code == 200
+
+
+def test_weekly_repeat_all_or_nothing_shows_the_taken_week_and_skip_books_the_rest(app, world):
+    _, alice = world.user("enterprise", enterprise=0)
+    _, bob = world.user("enterprise", enterprise=1)
+    lab = world.lab()
+    day = next_working_day()
+    taken = day + dt.timedelta(weeks=1)
+    assert world.client.post("/api/v1/bookings", json=booking_body(lab, taken, 10, 12),
+                             headers=world.token(bob)).status_code == 201
+    client = signed_in(app, alice)
+    r = _request(client, _form(lab, day, weeks="3", policy="all_or_nothing"))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 409 and 'id="occurrences"' in page
+    assert f"{taken.isoformat()} 09:00: conflicts with another booking" in page
+    assert world.client.get("/api/v1/bookings", headers=world.token(alice)).json == []
+    r = _request(client, _form(lab, day, weeks="3", policy="skip_conflicts"))
+    assert r.status_code == 302
+    mine = world.client.get("/api/v1/bookings", headers=world.token(alice)).json
+    assert sorted(b["starts_at"][:10] for b in mine) == [day.isoformat(), (day + dt.timedelta(weeks=2)).isoformat()]
+    assert len({b["series_id"] for b in mine}) == 1
+    assert f"{taken.isoformat()} 09:00" in client.get("/bookings").get_data(as_text=True)  # the skipped week is told
+    r = _request(client, _form(lab, day, weeks="60"))
+    assert r.status_code == 422 and "weeks" in r.get_data(as_text=True)
+
+
+def test_a_taken_slot_offers_the_waitlist_and_a_cancellation_books_it_for_the_waiter(app, world):
+    _, alice = world.user("enterprise", enterprise=0)
+    _, bob = world.user("enterprise", enterprise=1)
+    lab = world.lab(approval_mode="instant")
+    day = next_working_day()
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, day), headers=world.token(bob))
+    assert r.status_code == 201
+    bobs = r.json["id"]
+    client = signed_in(app, alice)
+    r = _request(client, _form(lab, day))
+    assert r.status_code == 409 and 'id="join-waitlist"' in r.get_data(as_text=True)
+    r = _request(client, {**_form(lab, day), "waitlist": "1"})
+    assert r.status_code == 302
+    assert world.client.get("/api/v1/bookings", headers=world.token(alice)).json == []
+    assert world.client.post(f"/api/v1/bookings/{bobs}/cancel", json={},
+                             headers=world.token(bob)).status_code == 200
+    mine = world.client.get("/api/v1/bookings", headers=world.token(alice)).json
+    assert [(b["starts_at"][:16], b["status"]) for b in mine] == [(f"{day.isoformat()}T01:00", "approved")]
