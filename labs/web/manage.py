@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking.service import manages
+from booking.stats import monthly_usage
 from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.catalog import service
@@ -19,6 +20,7 @@ from labs.web.common import DomainError, domain_error_page, load, save, today
 
 blp = Blueprint("manage", __name__)
 blp.register_error_handler(DomainError, domain_error_page)
+USAGE_MONTHS = 6  # this month and the five before it
 SETTINGS = ("name", "location", "bays", "fee_per_hour", "fee_per_batch", "approval_mode", "approval_deadline_days",
             "document_deadline_days", "min_duration_minutes", "max_duration_minutes", "max_advance_days")
 
@@ -44,7 +46,11 @@ def _page(lab, form_name: str | None = None, errors: dict | None = None, status:
         **{f"opens_{d}": hours[d].opens.strftime("%H:%M") for d in hours},
         **{f"closes_{d}": hours[d].closes.strftime("%H:%M") for d in hours}}
     now = utcnow()
-    return render_template("manage_lab.html", lab=lab, settings=settings, forms=forms,
+    usage, first = [], today(lab.timezone).replace(day=1)
+    for _i in range(USAGE_MONTHS):
+        usage.append(monthly_usage(get_session(), current_user(), lab.id, first.year, first.month))
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return render_template("manage_lab.html", usage=usage, lab=lab, settings=settings, forms=forms,
                            errors={f"{form_name}.{k}": v for k, v in errors.items()},
                            by_form={form_name: errors} if errors else {}, split_hours=split_hours,
                            closures=[c for c in lab.closures if c.ends_at > now], today=today(lab.timezone),

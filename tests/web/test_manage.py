@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from labs.audit import AuditEntry
 from labs.catalog.models import Lab
@@ -155,3 +156,31 @@ def test_split_opening_hours_are_shown_and_kept_when_other_settings_change(app, 
     assert _post(client, lab_id, "/settings", {"name": "Bearing lab", "bays": "2"}).status_code == 302
     lab = _lab(app, lab_id)
     assert lab.bays == 2 and [(h.opens, h.closes) for h in lab.hours] == [(dt.time(8), dt.time(12)), (dt.time(13), dt.time(17))]
+
+
+def test_the_page_shows_this_months_usage(app, world):
+    from booking import service
+    from booking.service import BookingRequest
+    from labs.accounts.models import User
+    from labs.workdays import day_kind
+    manager_id, manager = world.user("lab_manager")
+    owner_id, _ = world.user("enterprise", enterprise=0)
+    lab_id = world.lab(manager_ids=[manager_id])
+    tz = ZoneInfo("Asia/Shanghai")
+    day = dt.datetime.now(tz).date().replace(day=1)
+    while not day_kind(day).working:
+        day += dt.timedelta(days=1)
+    start = dt.datetime.combine(day, dt.time(9), tz)
+    with app.app_context(), session_scope(app) as s:
+        owner, boss = s.get(User, owner_id), s.get(User, manager_id)
+        booking = service.request_booking(s, owner, BookingRequest(
+            lab_id, start, start + dt.timedelta(hours=2), "life test", "bearings", 3, "Zhang", "13800000000"),
+            now=start - dt.timedelta(days=1))
+        for action in ("approve", "check_in", "complete"):
+            service.transition(s, boss, booking.id, action)
+    page = signed_in(app, manager).get(f"/labs/{lab_id}/manage").get_data(as_text=True)
+    row = page[page.index(f'<tr data-month="{day:%Y-%m}">'):]
+    row = row[:row.index("</tr>")]
+    cells = [cell.split("<")[0] for cell in row.split("<td>")[1:]]
+    booked, bookings_no_shows_enterprises_batches = cells[2], cells[4:]
+    assert (booked, bookings_no_shows_enterprises_batches) == ("2.0", ["1", "0", "1", "3"])
