@@ -37,9 +37,12 @@ class DeliveryRun:
 
 @dataclass(frozen=True)
 class PulseMeasurement:
-    """One EMB measurement (error, creep or starting test) when it ended."""
+    """One EMB measurement (error, creep or starting test) when it ended, with the settings it ran on."""
 
     measurement_id: int
+    pulses: int  # N, DUT pulses asked for (error measurement)
+    dut_constant: int  # C_L, imp/kWh
+    reference_constant: int  # C_0, imp/kWh
     voltage_v: float
     current_a: float
     power_factor: float
@@ -49,6 +52,16 @@ class PulseMeasurement:
     reference_pulses: int
     bench_error_pct: float  # the bench's own figure, for display only
     elapsed_s: float
+
+    def error_pct(self, k_i: float = 1, k_u: float = 1) -> float:
+        """The pulse method's error (JJG 596): m0 = C0·N / (C_L·K_I·K_U), γ = (m0 − m) / m × 100 %.
+
+        K_I, K_U: instrument-transformer ratios, 1 for a direct-connected meter.
+        """
+        if not self.reference_pulses:
+            raise ValueError("no reference pulses counted: there is no error to compute")
+        expected = self.reference_constant * self.dut_pulses / (self.dut_constant * k_i * k_u)
+        return (expected - self.reference_pulses) / self.reference_pulses * 100
 
 
 @dataclass(frozen=True)
@@ -232,10 +245,12 @@ class EmbDriver(_ModbusDriver):
         return await self._measure(command, action, deadline_s or 1.5 * duration_s + 10)
 
     async def _measure(self, command: str, action: str, deadline_s: float) -> PulseMeasurement:
+        settings = await self.read(["dut_constant", "reference_constant", "pulses"], action)
         measurement_id = await self._start(command, action)
         live = await self._finish(measurement_id, action, deadline_s)
         return PulseMeasurement(
-            measurement_id=measurement_id, voltage_v=live["voltage"], current_a=live["current"],
+            measurement_id=measurement_id, pulses=settings["pulses"], dut_constant=settings["dut_constant"],
+            reference_constant=settings["reference_constant"], voltage_v=live["voltage"], current_a=live["current"],
             power_factor=live["power_factor"], active_power_w=live["active_power"],
             frequency_hz=live["frequency"], dut_pulses=live["dut_pulses"],
             reference_pulses=live["reference_pulses"], bench_error_pct=live["error"], elapsed_s=live["elapsed"])
@@ -255,65 +270,66 @@ class TmrDriver(_Driver):
         return await self._bus.request(self.name, action, command, once)
 
     async def identify(self) -> Identity:
-        reply = await self._ask("*IDN?", "identify")
-        parts = reply.split(",")
-        if len(parts) != 4 or parts[0] != "LABS":
-            raise self._error(RigBadReply, "identify", f"unexpected identification {reply!r}")
-        return Identity(parts[2], parts[3])
+        reply = await self._ask(maps.tmr_command("*IDN?"), "identify")
+        try:
+            return Identity(*maps.tmr_parse_identity(reply))
+        except ValueError as exc:
+            raise self._error(RigBadReply, "identify", str(exc)) from None
 
-    async def status(self, action: str = "read status") -> str:
-        reply = await self._ask("STAT?", action)
-        if reply.split(" ")[0] not in maps.TMR_STATES:
-            raise self._error(RigBadReply, action, f"unexpected status {reply!r}")
-        return reply
+    async def status(self, action: str = "read status") -> tuple[str, int]:
+        """(state, fault code): IDLE, RUNNING, DONE or FAULT."""
+        reply = await self._ask(maps.tmr_command("STAT?"), action)
+        try:
+            return maps.tmr_parse_status(reply)
+        except ValueError as exc:
+            raise self._error(RigBadReply, action, str(exc)) from None
 
     async def read_result(self, action: str = "read result") -> TaxiReading:
-        reply = await self._ask("READ?", action)
+        reply = await self._ask(maps.tmr_command("READ?"), action)
         try:
             return TaxiReading(**maps.tmr_parse_read(reply))
         except ValueError as exc:
             raise self._error(RigBadReply, action, str(exc)) from None
 
     async def read_live(self) -> dict:
-        state = await self.status("read live values")
-        return {"status": state, **vars(await self.read_result("read live values"))}
+        state, fault_code = await self.status("read live values")
+        return {"status": state, "fault_code": fault_code, **vars(await self.read_result("read live values"))}
 
     async def reset(self) -> None:
-        await self._ask("RESET", "reset")
+        await self._ask(maps.tmr_command("RESET"), "reset")
 
     async def run_distance(self, metres: float, speed_km_h: float, deadline_s: float | None = None) -> TaxiReading:
         if not (metres > 0 and speed_km_h > 0):
             raise ValueError("distance and speed must be positive")
-        return await self._run(f"RUN {metres:g} {speed_km_h:g}", f"run {metres:g} m at {speed_km_h:g} km/h",
+        return await self._run(maps.tmr_command("RUN", metres, speed_km_h), f"run {metres:g} m at {speed_km_h:g} km/h",
                                deadline_s or 1.5 * metres / (speed_km_h / 3.6) + 10)
 
     async def standing(self, seconds: float, deadline_s: float | None = None) -> TaxiReading:
         if not seconds > 0:
             raise ValueError("standing time must be positive")
-        return await self._run(f"WAIT {seconds:g}", f"stand for {seconds:g} s", deadline_s or 1.5 * seconds + 10)
+        return await self._run(maps.tmr_command("WAIT", seconds), f"stand for {seconds:g} s",
+                               deadline_s or 1.5 * seconds + 10)
 
     async def _run(self, command: str, action: str, deadline_s: float) -> TaxiReading:
-        if (await self.status(action)) == "RUNNING":
+        if (await self.status(action))[0] == "RUNNING":
             raise self._error(RigBusy, action, "a run is in progress", 6)
         before = await self.read_result(action)
-        # As with the Modbus rigs: a command whose reply was lost still started; the rig's clock tells.
+        # As with the Modbus rigs: a command whose reply was lost may still have started (and even
+        # ended or faulted); the rig's reference clock, not the reply, tells whether to send it again.
         for attempt in range(self._bus.policy.retries + 1):
             try:
                 await self._ask(command, action, once=True)
                 break
             except (RigTimeout, RigBusy) as exc:
-                state = await self.status(action)
-                if state == "RUNNING" or (state == "DONE" and
-                                          (await self.read_result(action)).reference_time_s > before.reference_time_s):
+                state, _ = await self.status(action)
+                if state == "RUNNING" or (await self.read_result(action)).reference_time_s > before.reference_time_s:
                     break
                 if attempt == self._bus.policy.retries:
                     raise exc
 
         async def step():
-            state = await self.status(action)
-            if state.startswith("FAULT"):
-                code = state.split()[1] if len(state.split()) > 1 else "0"
-                code = int(code) if code.isdigit() else 0
+            state, code = await self.status(action)
+            if state == "FAULT":
                 raise self._error(RigFault, action, f"fault {code} ({maps.TMR_FAULTS.get(code, 'unknown')})", code)
             return state if state in ("DONE", "IDLE") else None
         if await self._wait(action, deadline_s, step) == "IDLE":

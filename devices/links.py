@@ -23,7 +23,8 @@ class TcpLink:
         return ("tcp", self.host, self.port)
 
     def __str__(self) -> str:
-        return f"modbus+tcp://{self.host}:{self.port}?unit={self.unit}&word_order={self.word_order}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address goes in brackets
+        return f"modbus+tcp://{host}:{self.port}?unit={self.unit}&word_order={self.word_order}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ def parse_link(text: str) -> Link:
             raise LinkError(f"option {name!r} is given twice")
         options[name] = _option(name, value)
     if cls is TcpLink:
+        if "@" in parts.netloc:
+            raise LinkError(f"{parts.netloc!r} has a user name: write modbus+tcp://HOST:PORT")
         if not parts.hostname:
             raise LinkError("host is missing: write modbus+tcp://HOST:PORT")
         if parts.path not in ("", "/"):
@@ -120,8 +123,10 @@ def parse_link(text: str) -> Link:
             port = parts.port
         except ValueError:
             raise LinkError(f"port in {parts.netloc!r} must be a number from 1 to 65535") from None
-        if port is None or port == 0:
+        if port is None:
             raise LinkError("port is missing: write modbus+tcp://HOST:PORT")
+        if port == 0:
+            raise LinkError("port must be a number from 1 to 65535, not 0")
         return TcpLink(parts.hostname, port, **options)
     if parts.netloc:
         raise LinkError(f"{scheme} takes a device path after three slashes, e.g. {scheme}:///dev/ttyUSB0")

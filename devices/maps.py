@@ -1,6 +1,7 @@
 """The register maps of the FDR and EMB rigs, and the TMR line protocol (specs/rigs.md)."""
 from __future__ import annotations
 
+import math
 from functools import reduce
 
 from devices.registers import HOLDING, INPUT, Field, RegisterMap
@@ -75,8 +76,57 @@ LIVE_FIELDS = {"fdr": [f.name for f in FDR.table(INPUT) if f.address < 200],
 # Commands are ASCII lines ending CR LF; a reply is `<text>*hh` CR LF, hh the XOR of the bytes of
 # <text> in upper-case hex.
 
+TMR_COMMANDS = {"*IDN?": 0, "RUN": 2, "WAIT": 1, "STAT?": 0, "READ?": 0, "RESET": 0}  # name: numbers it takes
+TMR_MAKE = "LABS,TMR-1"
 TMR_STATES = ("IDLE", "RUNNING", "DONE", "FAULT")
 TMR_FAULTS = {1: "roller encoder lost", 2: "roller drive overload"}  # rigs.md names no codes
+
+
+def tmr_command(name: str, *numbers: float) -> str:
+    """A command line's text, e.g. `RUN 2000 40`: plain decimals (to 1 mm, 1 ms), no exponent."""
+    if TMR_COMMANDS.get(name) != len(numbers):
+        raise ValueError(f"{name} takes {TMR_COMMANDS.get(name, 'no such command')} numbers, not {len(numbers)}")
+    return " ".join([name, *(f"{n:.3f}".rstrip("0").rstrip(".") for n in numbers)])
+
+
+def tmr_parse_command(text: str) -> tuple[str, list[float]]:
+    """Name and numbers of a command line; LookupError if unknown, ValueError if its numbers are wrong."""
+    words = text.split()
+    name = words[0].upper() if words else ""
+    if name not in TMR_COMMANDS:
+        raise LookupError(f"unknown command {text!r}")
+    try:
+        numbers = [float(w) for w in words[1:]]
+    except ValueError:
+        numbers = []
+    if len(numbers) != TMR_COMMANDS[name] or not all(n > 0 and math.isfinite(n) for n in numbers):
+        raise ValueError(f"bad arguments for {name}")
+    return name, numbers
+
+
+def tmr_format_identity(serial_number: str, firmware: str) -> str:
+    return f"{TMR_MAKE},{serial_number},{firmware}"
+
+
+def tmr_parse_identity(text: str) -> tuple[str, str]:
+    """(serial number, firmware) of an `*IDN?` reply."""
+    parts = text.split(",")
+    if len(parts) != 4 or ",".join(parts[:2]) != TMR_MAKE:
+        raise ValueError(f"identification {text!r} is not {TMR_MAKE},<serial>,<firmware>")
+    return parts[2], parts[3]
+
+
+def tmr_format_status(state: str, fault_code: int = 0) -> str:
+    return f"FAULT {fault_code}" if state == "FAULT" else state
+
+
+def tmr_parse_status(text: str) -> tuple[str, int]:
+    """(state, fault code) of a `STAT?` reply."""
+    words = text.split()
+    if not words or words[0] not in TMR_STATES or len(words) != (2 if words[0] == "FAULT" else 1) or (
+            words[0] == "FAULT" and not words[1].isdigit()):
+        raise ValueError(f"status {text!r} is not IDLE, RUNNING, DONE or FAULT <code>")
+    return words[0], int(words[1]) if words[0] == "FAULT" else 0
 
 
 def tmr_checksum(text: bytes) -> int:

@@ -15,6 +15,7 @@ class Sample:
     rig: str
     at: datetime  # UTC, when the reply arrived
     lateness_s: float  # how long after its due time the read began
+    read_s: float  # how long the read took: the reply came lateness_s + read_s after the due time
     values: dict | None  # None when the read failed
     error: RigError | None = None
 
@@ -55,7 +56,8 @@ class Poller:
                     values, error = None, exc
                 stats.samples += 1
                 stats.lateness_s.append(began - due)
-                on_sample(Sample(driver.name, datetime.now(timezone.utc), began - due, values, error))
+                on_sample(Sample(driver.name, datetime.now(timezone.utc), began - due, loop.time() - began,
+                                 values, error))
                 next_tick = max(tick + 1, math.ceil((loop.time() - start) / period_s))
                 stats.missed += next_tick - tick - 1
                 tick = next_tick

@@ -115,27 +115,36 @@ class ModbusBus(_Bus):
                                                   stopbits=link.stopbits, bytesize=8, **common)
         self.client.set_max_no_responses(1 << 30)  # silence is retried here, not a reason to hang up
 
-    async def _call(self, request: Callable[[], Awaitable]):
+    async def _call(self, function: int, request: Callable[[], Awaitable]):
         if not self.client.connected and not await self.client.connect():
             raise _Retry("cannot connect")
         try:
             reply = await request()
         except ModbusException as exc:
-            if isinstance(self.link, RtuLink):
-                # A late reply must land while nothing is asked, where pymodbus drops it, and not
-                # be taken for the answer to the next request: RTU frames carry no transaction id.
-                await asyncio.sleep(RTU_SETTLE_S)
+            await self._settle()
             raise _Retry(str(exc).split("] ", 1)[-1][:120]) from None
+        # pymodbus matches replies by unit (and transaction id on TCP) only: a reply of another
+        # function is a stray frame (an earlier request's late answer), never this request's value.
+        if reply.function_code & 0x7F != function:
+            await self._settle()
+            raise _Retry(f"bad reply: function {reply.function_code} to a function {function} request")
         if reply.isError():
             code = getattr(reply, "exception_code", 0)
             text = f"exception {code} ({MODBUS_EXCEPTIONS.get(code, 'unknown')})"
             raise (RigBusy if code == 6 else RigExceptionReply)("", "", "", text, code)
         return reply
 
+    async def _settle(self):
+        if isinstance(self.link, RtuLink):
+            # A late reply must land while nothing is asked, where pymodbus drops it, and not
+            # be taken for the answer to the next request: RTU frames carry no transaction id.
+            await asyncio.sleep(RTU_SETTLE_S)
+
     async def read(self, who: str, action: str, table: str, address: int, count: int, unit: int) -> list[int]:
         async def attempt():
-            fn = self.client.read_input_registers if table == "input" else self.client.read_holding_registers
-            reply = await self._call(lambda: fn(address, count=count, device_id=unit))
+            function, fn = ((4, self.client.read_input_registers) if table == "input"
+                            else (3, self.client.read_holding_registers))
+            reply = await self._call(function, lambda: fn(address, count=count, device_id=unit))
             if len(reply.registers) != count:
                 raise _Retry(f"bad reply: {len(reply.registers)} registers for {count}")
             return list(reply.registers)
@@ -144,7 +153,10 @@ class ModbusBus(_Bus):
     async def write(self, who: str, action: str, address: int, registers: list[int], unit: int,
                     once: bool = False) -> None:
         async def attempt():
-            await self._call(lambda: self.client.write_registers(address, registers, device_id=unit))
+            reply = await self._call(16, lambda: self.client.write_registers(address, registers, device_id=unit))
+            if (reply.address, reply.count) != (address, len(registers)):
+                raise _Retry(f"bad reply: wrote {reply.count} registers at {reply.address}, "
+                             f"asked {len(registers)} at {address}")
         await self._with_retries(who, action, attempt, once)
 
     async def close(self):

@@ -30,6 +30,11 @@ class FaultPlan:
         self.injected[kind] = self.injected.get(kind, 0) + 1
         return kind
 
+    def flip_bit(self, data: bytes, first: int, end: int) -> bytes:
+        """`data` with the low bit of one byte in data[first:end] flipped, at a seeded position."""
+        at = self._rng.randrange(first, end)
+        return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
     @property
     def run_fault_rate(self) -> float:
         return self.rate if "run-fault" in self.kinds else 0.0

@@ -1,7 +1,7 @@
 """The TMR line protocol served on a wire, with fault injection."""
 from __future__ import annotations
 
-from devices.maps import tmr_checksum, tmr_frame
+from devices.maps import tmr_frame
 from simulators.faults import FaultPlan
 from simulators.physics import TmrModel
 from simulators.wire import Wire, WireServer
@@ -36,6 +36,6 @@ class LineServer(WireServer):
         else:
             reply = tmr_frame(self.model.command(line.decode("ascii", "replace")))
             if fault == "corrupt":
-                body = reply[:-5]
-                reply = body + b"*%02X\r\n" % (tmr_checksum(body) ^ 0x21)
+                # A bit flipped in the text, the checksum of the original kept: unchecked, it would parse.
+                reply = self.faults.flip_bit(reply, 0, len(reply) - 5)
         await self.wire.send(reply, start, len(line) + 2)

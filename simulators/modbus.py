@@ -195,5 +195,6 @@ class RtuServer(WireServer):
         adu = frame[:1] + reply
         crc = FramerRTU.compute_CRC(adu)
         if fault == "corrupt":
-            crc ^= 0x0101
+            # A bit flipped on the way, in the data: a master that skipped the CRC would take a wrong value.
+            adu = bank.faults.flip_bit(adu, 2, len(adu))
         await self.wire.send(adu + crc.to_bytes(2, "big"), start, len(frame))

@@ -177,7 +177,11 @@ class FdrModel(_RigModel):
 
 
 class EmbModel(_RigModel):
-    """Electricity meter bench: the DUT emits pulses at C_L·(1 + error) per kWh (pulse method)."""
+    """Electricity meter bench: the DUT emits pulses at its own constant·(1 + error) per kWh.
+
+    The C_L written to the bench is what the technician read off the nameplate: it enters m₀ only,
+    so a wrong entry shows as an error, as on a real bench (pulse method, JJG 596).
+    """
 
     map = maps.EMB
     defaults = {"voltage_setpoint": 220.0, "current_setpoint": 5.0, "power_factor_setpoint": 1.0,
@@ -189,15 +193,17 @@ class EmbModel(_RigModel):
     def __init__(self, *args, meter_constant: int = 1200, starting_current_a: float = 0.01, **kw):
         super().__init__(*args, **kw)
         self.settings = dict(self.defaults, dut_constant=meter_constant)
+        self.meter_constant = meter_constant  # the DUT's true constant, imp/kWh
         self.starting_current_a = starting_current_a
-        self._measured = {"kind": 0, "dut_rate": 0.0, "ref_rate": 0.0, "pulses": 0, "final_ref": 0, "load": (0, 0, 0)}
+        self._measured = {"kind": 0, "dut_rate": 0.0, "ref_rate": 0.0, "pulses": 0, "expected_ref": 0, "final_ref": 0,
+                          "load": (0, 0, 0)}
 
     def command(self, code: int) -> None:
         s = self.settings
         if code in (1, 3, 4):
             if self._state()[1] == "running":
                 raise Refused(6, "a measurement is in progress")
-            if code == 1 and not (s["pulses"] > 0 and s["dut_constant"] > 0 and s["reference_constant"] > 0):
+            if not (s["dut_constant"] > 0 and s["reference_constant"] > 0) or (code == 1 and not s["pulses"] > 0):
                 raise Refused(3, "pulses and meter constants must be positive")
             if code != 1 and not s["test_duration"] > 0:
                 raise Refused(3, "test duration must be positive")
@@ -205,11 +211,13 @@ class EmbModel(_RigModel):
             power_w = u * i * abs(pf)
             self.run_error_pct = self.dut.draw_error_pct(i)
             emits = i >= self.starting_current_a
-            dut_rate = power_w / 3.6e6 * s["dut_constant"] * (1 + self.run_error_pct / 100) if emits else 0.0
+            dut_rate = power_w / 3.6e6 * self.meter_constant * (1 + self.run_error_pct / 100) if emits else 0.0
             self._measured = {"kind": code, "dut_rate": dut_rate, "ref_rate": power_w / 3.6e6 * s["reference_constant"],
                               "pulses": s["pulses"], "load": (u, i, pf),
+                              # m₀ = C₀·N / C_L (K_I = K_U = 1), kept from the start: later writes do not change it
+                              "expected_ref": s["reference_constant"] * s["pulses"] / s["dut_constant"],
                               "final_ref": round(s["reference_constant"] * s["pulses"]
-                                                 / (s["dut_constant"] * (1 + self.run_error_pct / 100)))}
+                                                 / (self.meter_constant * (1 + self.run_error_pct / 100)))}
             if code == 1:
                 duration = s["pulses"] / dut_rate if dut_rate else self.NO_PULSE_TIMEOUT_S
             else:
@@ -229,13 +237,12 @@ class EmbModel(_RigModel):
         finished_error = self.run and m["kind"] == 1 and state == "done"
         dut = m["pulses"] if finished_error else math.floor(m["dut_rate"] * t)
         ref = m["final_ref"] if finished_error else math.floor(m["ref_rate"] * t)
-        expected_ref = m["pulses"] * self.settings["reference_constant"] / max(self.settings["dut_constant"], 1)
         return {
             **self._status(state),
             "measurement_id": self.run_count, "voltage": u, "current": i, "power_factor": pf,
             "active_power": u * i * abs(pf), "frequency": 50.0 if self.run else 0.0,
             "dut_pulses": dut, "reference_pulses": ref,
-            "error": (expected_ref - ref) / ref * 100 if finished_error and ref else 0.0,
+            "error": (m["expected_ref"] - ref) / ref * 100 if finished_error and ref else 0.0,
             "elapsed": t, "serial_number": self.serial_number, "firmware": 1.03,
         }
 
@@ -266,41 +273,37 @@ class TmrModel(_RigModel):
         self.totals["standing_s"] += 0 if seg["speed_m_s"] else t
 
     def command(self, line: str) -> str:
-        words = line.split()
-        name = words[0].upper() if words else ""
+        try:
+            name, numbers = maps.tmr_parse_command(line)
+        except LookupError:
+            return "ERR 1 UNKNOWN COMMAND"
+        except ValueError:
+            return f"ERR 3 BAD ARGUMENTS FOR {line.split()[0].upper()}"
         if name == "*IDN?":
-            return f"LABS,TMR-1,{self.serial_number},1.03"
+            return maps.tmr_format_identity(self.serial_number, "1.03")
         if name == "STAT?":
             state = self._state()[1]
             if state == "fault":
-                return f"FAULT {self.run.fault_code}"
+                return maps.tmr_format_status("FAULT", self.run.fault_code)
             return {"idle": "IDLE", "running": "RUNNING", "done": "DONE", "stopped": "DONE"}[state]
         if name == "READ?":
             return maps.tmr_format_read(self.reading())
         if name == "RESET":
             self._reset_totals()
             return "OK"
-        if name in ("RUN", "WAIT"):
-            try:
-                numbers = [float(w) for w in words[1:]]
-            except ValueError:
-                numbers = []
-            if len(numbers) != (2 if name == "RUN" else 1) or not all(n > 0 and math.isfinite(n) for n in numbers):
-                return f"ERR 3 BAD ARGUMENTS FOR {name}"
-            if self._state()[1] == "running":
-                return "ERR 6 BUSY"
-            if self.run:
-                self._fold()
-            if name == "RUN":
-                metres, km_h = numbers
-                self.run_error_pct = self.dut.draw_error_pct(km_h)
-                self._segment = {"speed_m_s": km_h / 3.6, "factor": 1 + self.run_error_pct / 100}
-                self.run = self._new_run(metres / (km_h / 3.6), tuple(maps.TMR_FAULTS))
-            else:
-                self._segment = {"speed_m_s": 0.0, "factor": 1.0}
-                self.run = self._new_run(numbers[0], tuple(maps.TMR_FAULTS))
-            return "OK"
-        return "ERR 1 UNKNOWN COMMAND"
+        if self._state()[1] == "running":  # RUN or WAIT
+            return "ERR 6 BUSY"
+        if self.run:
+            self._fold()
+        if name == "RUN":
+            metres, km_h = numbers
+            self.run_error_pct = self.dut.draw_error_pct(km_h)
+            self._segment = {"speed_m_s": km_h / 3.6, "factor": 1 + self.run_error_pct / 100}
+            self.run = self._new_run(metres / (km_h / 3.6), tuple(maps.TMR_FAULTS))
+        else:
+            self._segment = {"speed_m_s": 0.0, "factor": 1.0}
+            self.run = self._new_run(numbers[0], tuple(maps.TMR_FAULTS))
+        return "OK"
 
     def reading(self) -> dict:
         t, _ = self._state()

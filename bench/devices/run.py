@@ -97,14 +97,21 @@ async def many_rigs(count: int, rate_hz: float, seconds: float) -> None:
             poller = Poller()
             for driver in drivers:
                 poller.add(driver, rate_hz)
-            errors = []
-            stats = await poller.run(lambda s: s.error and errors.append(s.error), duration_s=seconds)
+            errors, at_reply = [], []
+
+            def take(sample):
+                at_reply.append(sample.lateness_s + sample.read_s)
+                if sample.error:
+                    errors.append(sample.error)
+            stats = await poller.run(take, duration_s=seconds)
     period = 1 / rate_hz
     expected = count * round(seconds * rate_hz)
     p99 = statistics.quantiles(stats.lateness_s, n=100)[98]
+    p99_reply = statistics.quantiles(at_reply, n=100)[98]
     print(f"3. {count} rigs at {rate_hz:g}/s for {seconds:g} s: {stats.samples} samples of {expected} due, "
           f"{stats.missed} missed, {len(errors)} failed; 99th percentile lateness {p99 * 1000:.1f} ms "
-          f"= {p99 / period:.3f} of the period")
+          f"= {p99 / period:.3f} of the period at the read's start, {p99_reply * 1000:.1f} ms "
+          f"= {p99_reply / period:.3f} at its reply")
 
 
 def main() -> None:

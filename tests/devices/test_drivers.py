@@ -5,7 +5,7 @@ from datetime import timezone
 
 import pytest
 
-from devices.drivers import EmbDriver, FdrDriver, TmrDriver
+from devices.drivers import EmbDriver, FdrDriver, PulseMeasurement, TmrDriver
 from devices.errors import RigBusy, RigExceptionReply, RigFault, RigTimeout
 from devices.poller import Poller
 from simulators.harness import RigOptions, simulated_rig
@@ -63,9 +63,37 @@ def test_emb_error_measurement_matches_the_simulated_meter(drive, transport):
         result, drawn_error = drive(measure)
     assert result.dut_pulses == 20 and result.power_factor == 0.5
     assert result.active_power_w == pytest.approx(550.0)
+    assert (result.pulses, result.dut_constant, result.reference_constant) == (20, 1200, 6_000_000)
     # one reference pulse in ~100 000 is the pulse method's resolution here
-    assert pulse_error_pct(result, 1200, 6_000_000, 20) == pytest.approx(drawn_error, abs=2e-3)
+    assert result.error_pct() == pytest.approx(pulse_error_pct(result, 1200, 6_000_000, 20), rel=1e-12)
+    assert result.error_pct() == pytest.approx(drawn_error, abs=2e-3)
     assert abs(drawn_error - 0.4) < 5 * 0.01
+
+
+def test_emb_error_of_the_pulse_method_from_counts():
+    """JJG 596: m0 = C0·N / (C_L·K_I·K_U) = 600000·10/1200 = 5000; m = 4980 counted: γ = 20/4980."""
+    counts = dict(measurement_id=1, voltage_v=220, current_a=5, power_factor=1, active_power_w=1100,
+                  frequency_hz=50, bench_error_pct=0, elapsed_s=1)
+    direct = PulseMeasurement(pulses=10, dut_constant=1200, reference_constant=600000, dut_pulses=10,
+                              reference_pulses=4980, **counts)
+    assert direct.error_pct() == pytest.approx(0.401606, abs=1e-6)
+    # through a 5 A / 100 A current transformer (K_I = 20), the same counts mean m0 = 250
+    assert direct.error_pct(k_i=20) == pytest.approx((250 - 4980) / 4980 * 100)
+
+
+def test_emb_a_wrong_meter_constant_entered_shows_as_an_error_and_the_figure_holds(drive):
+    """The DUT pulses at its own constant; the bench's C_L only enters m0. Later writes change no result."""
+    with simulated_rig("emb", "tcp", options=RigOptions(speed=500, meter_constant=1200)) as sim:
+        async def measure(pool):
+            rig = EmbDriver(sim.link, pool, poll_interval_s=0.02)
+            await rig.set_load_point(220.0, 5.0, 1.0)
+            wrong = await rig.measure_error(10, 1000, 600_000)  # nameplate misread: 1000 for 1200
+            await rig.write({"dut_constant": 1200, "reference_constant": 300_000, "pulses": 3}, "change settings")
+            return wrong, await rig.read_live()
+        wrong, after = drive(measure)
+    assert wrong.error_pct() == pytest.approx(20.0, abs=0.01)  # m0 = 6000, m = 5000
+    assert wrong.bench_error_pct == pytest.approx(20.0, abs=0.01)
+    assert after["error"] == pytest.approx(wrong.bench_error_pct, rel=1e-6)
 
 
 def test_emb_creep_test_counts_no_pulse_and_starting_test_counts_some(drive):

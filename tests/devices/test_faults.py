@@ -1,8 +1,13 @@
 """Fault injection: every call either returns the simulated rig's true value or raises a RigError."""
+import socketserver
+import struct
+import threading
+
 import pytest
 
 from devices.drivers import FdrDriver, TmrDriver
 from devices.errors import RigError, RigTimeout
+from devices.maps import tmr_format_read, tmr_parse_read
 from devices.transport import Policy
 from simulators.harness import RigOptions, simulated_rig
 
@@ -29,7 +34,8 @@ def test_under_faults_a_driver_returns_true_values_or_a_typed_error(drive, kind,
             outcomes = []
             for _ in range(12):
                 try:
-                    outcomes.append(("identity", (await driver.identify()).serial_number, model.serial_number))
+                    outcomes.append(("identity", vars(await driver.identify()),
+                                     {"serial_number": model.serial_number, "firmware": "1.03"}))
                 except RigError as exc:
                     outcomes.append(("error", exc, None))
             for _ in range(2):
@@ -42,6 +48,8 @@ def test_under_faults_a_driver_returns_true_values_or_a_typed_error(drive, kind,
                         reading = await driver.run_distance(500, 50)
                         outcomes.append(("run", reading.meter_distance_m / reading.reference_distance_m,
                                          1 + model.run_error_pct / 100))
+                        truth = tmr_parse_read(tmr_format_read(model.reading()))  # as the rig prints it
+                        outcomes.append(("reading", vars(reading), truth))
                 except RigError as exc:
                     outcomes.append(("error", exc, None))
             return outcomes
@@ -53,7 +61,7 @@ def test_under_faults_a_driver_returns_true_values_or_a_typed_error(drive, kind,
     values = [o for o in outcomes if o[0] != "error"]
     assert values, "every call failed: the retries did not recover from a single fault"
     for what, found, truth in values:
-        assert found == pytest.approx(truth, abs=1e-5), what
+        assert found == (pytest.approx(truth, abs=1e-5) if what == "run" else truth), what
     for what, exc, _ in outcomes:
         if what == "error":
             assert sim.link in str(exc)
@@ -72,3 +80,41 @@ def test_a_corrupted_frame_never_reaches_a_caller(drive, kind, transport):
         assert sim.faults[0].injected["corrupt"] == 3
     if kind == "tmr":
         assert "fails its checksum" in str(timeout.value)
+
+
+class _StrayReplies(socketserver.BaseRequestHandler):
+    """A Modbus TCP server gone wrong: reads get an input-register reply (function 4) whatever was
+    asked, writes an echo of another address. Well-formed frames with the right transaction id."""
+
+    def handle(self):
+        stream = self.request.makefile("rb")
+        while len(header := stream.read(7)) == 7:
+            tid, _, length, unit = struct.unpack(">HHHB", header)
+            pdu = stream.read(length - 1)
+            address, count = struct.unpack(">HH", pdu[1:5])
+            if pdu[0] in (3, 4):
+                reply = struct.pack(f">BB{count}H", 4, 2 * count, *[0x4120] * count)  # 10.0 as f32
+            else:
+                reply = struct.pack(">BHH", pdu[0], address + 1, count)
+            self.request.sendall(struct.pack(">HHHB", tid, 0, len(reply) + 1, unit) + reply)
+
+
+@pytest.fixture
+def stray_server():
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _StrayReplies) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"modbus+tcp://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+
+
+def test_a_reply_of_another_function_or_address_never_becomes_a_value(drive, stray_server):
+    async def read_settings(pool):
+        return await FdrDriver(stray_server, pool).read(["target_volume", "target_flow"], "read settings")
+    with pytest.raises(RigTimeout, match="bad reply: function 4 to a function 3 request"):
+        drive(read_settings, Policy(timeout_s=0.3, retries=1))
+
+    async def write_settings(pool):
+        await FdrDriver(stray_server, pool).write({"target_volume": 10.0}, "set volume")
+    with pytest.raises(RigTimeout, match="bad reply: wrote 2 registers at 101, asked 2 at 100"):
+        drive(write_settings, Policy(timeout_s=0.3, retries=1))

@@ -18,7 +18,7 @@ def test_serial_link_defaults_to_8n1():
     assert parse_link("serial:///dev/ttyUSB1?baud=9600") == SerialLink("/dev/ttyUSB1", 9600, "N", 1)
 
 
-@pytest.mark.parametrize("link", [TcpLink("rig-3.lab", 5020, 2, "CDAB"), RtuLink("/dev/ttyS1", 19200, "N", 2, 7),
+@pytest.mark.parametrize("link", [TcpLink("rig-3.lab", 5020, 2, "CDAB"), TcpLink("fd00::5", 502), RtuLink("/dev/ttyS1", 19200, "N", 2, 7),
                                   SerialLink("/dev/ttyUSB1", 4800, "O", 2)])
 def test_a_link_prints_as_a_string_that_parses_back(link):
     assert parse_link(str(link)) == link
@@ -31,6 +31,8 @@ def test_a_link_prints_as_a_string_that_parses_back(link):
     ("modbus+tcp://10.0.0.5", "port is missing"),
     ("modbus+tcp://10.0.0.5:http", "port in '10.0.0.5:http'"),
     ("modbus+tcp://10.0.0.5:70000", "port in"),
+    ("modbus+tcp://10.0.0.5:0", "port must be a number from 1 to 65535, not 0"),
+    ("modbus+tcp://admin@10.0.0.5:502", "has a user name"),
     ("modbus+tcp://10.0.0.5:502?unit=0", "unit must be a whole number from 1 to 247, not '0'"),
     ("modbus+tcp://10.0.0.5:502?unit=1&unit=2", "'unit' is given twice"),
     ("modbus+tcp://10.0.0.5:502?word_order=BADC", "word_order must be ABCD or CDAB"),

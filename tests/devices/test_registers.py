@@ -3,7 +3,8 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from devices.maps import EMB, FDR, ChecksumError, tmr_frame, tmr_parse_read, tmr_unframe
+from devices.maps import (EMB, FDR, ChecksumError, tmr_command, tmr_format_identity, tmr_format_status, tmr_frame,
+                          tmr_parse_command, tmr_parse_identity, tmr_parse_read, tmr_parse_status, tmr_unframe)
 from devices.registers import HOLDING, INPUT, Field
 
 
@@ -76,3 +77,32 @@ def test_tmr_read_reply_parses_into_named_values():
         "reference_time_s": 100.0, "meter_time_s": 100.1, "fare": 13.0}
     with pytest.raises(ValueError):
         tmr_parse_read("D=1000.00;T=1,2;F=3")
+
+
+def test_tmr_commands_are_written_as_plain_decimals_and_read_back():
+    assert tmr_command("RUN", 2000, 40) == "RUN 2000 40"
+    assert tmr_command("WAIT", 0.25) == "WAIT 0.25"
+    assert tmr_command("RUN", 1_234_567.0, 12.5) == "RUN 1234567 12.5"  # no exponent for a rig to misread
+    assert tmr_parse_command("run 1234567 12.5") == ("RUN", [1234567.0, 12.5])
+    with pytest.raises(ValueError, match="RUN takes 2 numbers, not 1"):
+        tmr_command("RUN", 2000)
+
+
+@pytest.mark.parametrize("line, error", [("FLY 10", LookupError), ("", LookupError), ("RUN 100", ValueError),
+                                         ("WAIT -5", ValueError), ("RUN 100 fast", ValueError),
+                                         ("WAIT inf", ValueError)])
+def test_tmr_command_lines_that_are_not_commands_are_refused(line, error):
+    with pytest.raises(error):
+        tmr_parse_command(line)
+
+
+def test_tmr_identity_and_status_replies_parse_or_are_refused():
+    assert tmr_parse_identity(tmr_format_identity("TMR-7", "2.10")) == ("TMR-7", "2.10")
+    assert tmr_parse_status(tmr_format_status("FAULT", 2)) == ("FAULT", 2)
+    assert tmr_parse_status("DONE") == ("DONE", 0)
+    for bad in ("ACME,TMR-1,1,1", "LABS,TMR-1,1"):
+        with pytest.raises(ValueError):
+            tmr_parse_identity(bad)
+    for bad in ("OK", "FAULT", "FAULT x", "DONE 1"):
+        with pytest.raises(ValueError):
+            tmr_parse_status(bad)
