@@ -34,7 +34,7 @@ def _fault_kinds(ctx, param, value):
 @click.option("--modbus-rtu", "rtu", metavar="PATH",
               help="Serve Modbus RTU on this serial device, or on a new pty linked at PATH (FDR, EMB).")
 @click.option("--serial", "line", metavar="PATH", help="Serve the TMR line protocol on this device or a new pty at PATH.")
-@click.option("--count", default=1, type=click.IntRange(1, 247), help="Rigs: on consecutive TCP ports or RTU unit ids.")
+@click.option("--count", default=1, type=click.IntRange(1, 247), help="Rigs: on consecutive TCP ports, RTU unit ids, or TMR lines PATH-1 ... PATH-N.")
 @click.option("--unit", default=1, type=click.IntRange(1, 247), help="Unit id (the first, with --count).")
 @click.option("--baud", default=9600, type=click.IntRange(50, 4_000_000))
 @click.option("--parity", type=click.Choice(["N", "E", "O"]),

@@ -103,7 +103,7 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
                            stopbits: int | None = None, unit: int = 1, pace: bool = False,
                            options: RigOptions = RigOptions()) -> Simulation:
     """Start `count` rigs: on consecutive TCP ports, on consecutive unit ids of one RTU line, or
-    (TMR) on one serial line. `path` is a device to open or where to link a new pty.
+    (TMR) on a serial line each. `path` is a device to open or where to link a new pty.
 
     Serial lines default to 8N2 for Modbus RTU (11 bits a character like the datasheet's 8E1, which
     pseudo-terminals may refuse) and 8N1 for TMR, as its datasheet says."""
@@ -113,8 +113,8 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
         raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     if (kind == "tmr") != (transport == "serial"):
         raise ValueError("the TMR rig speaks its line protocol on serial; FDR and EMB speak Modbus on tcp or rtu")
-    if not 1 <= count <= (1 if transport == "serial" else 247 - unit + 1):
-        raise ValueError(f"count must be 1 to {1 if transport == 'serial' else 247 - unit + 1} here")
+    if not 1 <= count <= (247 - unit + 1 if transport == "rtu" else 1000):
+        raise ValueError(f"count must be 1 to {247 - unit + 1 if transport == 'rtu' else 1000} here")
     clock = Clock(options.speed)
     rigs = [build_rig(kind, i, options, clock) for i in range(count)]
     models, plans = [m for m, _ in rigs], [f for _, f in rigs]
@@ -131,17 +131,25 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
         folder = tempfile.mkdtemp(prefix="labs-sim-")
         path = os.path.join(folder, kind)
         sim._closers.append(lambda: os.rmdir(folder))
-    wire = Wire(path, baud, parity, stopbits, pace)
-    sim._closers.append(wire.close)
+    loop = asyncio.get_running_loop()
     if transport == "rtu":
+        wire = Wire(path, baud, parity, stopbits, pace)
+        sim._closers.append(wire.close)
         banks = {unit + i: RegisterBank(m, options.word_order, f) for i, (m, f) in enumerate(rigs)}
-        server = RtuServer(wire, banks)
         sim.links += [str(RtuLink(path, baud, parity, stopbits, u, options.word_order)) for u in banks]
+        servers = [RtuServer(wire, banks)]
     else:
-        server = LineServer(wire, models[0], plans[0])
-        sim.links.append(str(SerialLink(path, baud, parity, stopbits)))
-    task = asyncio.get_running_loop().create_task(server.serve())
-    sim._closers.append(lambda: _cancel(task))
+        # The TMR line protocol has no address: one line a rig, at PATH, or PATH-1 ... PATH-N.
+        servers = []
+        for i, (model, plan) in enumerate(rigs, start=1):
+            line_path = path if count == 1 else f"{path}-{i}"
+            wire = Wire(line_path, baud, parity, stopbits, pace)
+            sim._closers.append(wire.close)
+            servers.append(LineServer(wire, model, plan))
+            sim.links.append(str(SerialLink(line_path, baud, parity, stopbits)))
+    for server in servers:
+        task = loop.create_task(server.serve())
+        sim._closers.append(lambda task=task: _cancel(task))
     return sim
 
 

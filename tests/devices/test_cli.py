@@ -1,5 +1,9 @@
 """`rig identify|watch` for technicians and `labs-sim` argument checking."""
 import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -69,3 +73,22 @@ def test_labs_sim_refuses_a_bad_address_and_a_bad_error_curve():
     assert bad_curve.exit_code == 1 and "must be x:pct pairs" in bad_curve.output
     bad_fault = CliRunner().invoke(labs_sim, ["fdr", "--modbus-tcp", "127.0.0.1:0", "--faults", "fire"])
     assert bad_fault.exit_code == 2 and "unknown fire" in bad_fault.output
+
+
+def test_labs_sim_serves_several_tmr_rigs_each_on_a_line_of_its_own(tmp_path):
+    labs_sim_bin = Path(sys.executable).with_name("labs-sim")
+    proc = subprocess.Popen([str(labs_sim_bin), "tmr", "--serial", str(tmp_path / "tmr"), "--count", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        links = [proc.stdout.readline().strip() for _ in range(3)]
+        assert links == [f"serial://{tmp_path}/tmr-{i}?baud=9600&parity=N&stopbits=1" for i in (1, 2, 3)]
+        serials = []
+        for link in links:
+            result = CliRunner().invoke(rig, ["identify", link, "--map", "tmr"])
+            assert result.exit_code == 0, result.output
+            serials.append(result.output.splitlines()[0])
+        assert serials == [f"serial number: TMR-SIM-000{i}" for i in (1, 2, 3)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+    assert not any(tmp_path.iterdir())  # the pty links are removed on exit
