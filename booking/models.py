@@ -76,3 +76,5 @@ class WaitlistEntry(Base):
     status: Mapped[str] = mapped_column(String(12), default="waiting")  # waiting, promoted, withdrawn
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lab: Mapped[Lab] = relationship()

@@ -21,7 +21,7 @@ from labs.catalog.models import Closure, Instrument, Lab
 from labs.db import utcnow
 from labs.errors import Conflict, Forbidden, Invalid, NotFound
 from labs.notify import notify, notify_enterprise
-from labs.workdays import add_working_days
+from labs.workdays import add_working_days, day_kind
 
 AUDIT_FIELDS = ("status", "lab_id", "bay", "enterprise_id", "starts_at", "ends_at", "batches", "fee",
                 "missing_documents", "documents_due", "decision_note")
@@ -82,8 +82,13 @@ def _problems(session: Session, lab: Lab, req: BookingRequest, now: dt.datetime)
                              dt.timedelta(days=lab.max_advance_days))
     slot = domain.slot_problems(rules, now, req.starts_at, req.ends_at)
     if not slot and not within_opening(req.starts_at, req.ends_at, lab_hours(lab), tz):
-        slot.append("outside the lab's opening hours on that day (holidays and weekends without "
-                    "weekend service are closed)")
+        day = req.starts_at.astimezone(tz).date()
+        kind = day_kind(day)
+        if kind.statutory_holiday:
+            slot.append(f"{day} is a statutory holiday ({kind.holiday_name}): the lab is closed")
+        else:
+            slot.append("outside the lab's opening hours on that day (holidays and weekends without "
+                        "weekend service are closed)")
     if not slot:
         closure = session.scalars(select(Closure).where(
             Closure.lab_id == lab.id, Closure.starts_at < req.ends_at, Closure.ends_at > req.starts_at)).first()
@@ -268,6 +273,11 @@ def join_waitlist(session: Session, actor: User | None, req: BookingRequest,
         raise Invalid("the booking request breaks the lab's rules", errors)
     if _free_bay(session, lab, req.starts_at, req.ends_at) is not None:
         raise Conflict("the slot is free: request it instead of waiting for it")
+    if session.scalar(select(WaitlistEntry.id).where(
+            WaitlistEntry.enterprise_id == actor.enterprise_id, WaitlistEntry.lab_id == lab.id,
+            WaitlistEntry.status == "waiting", WaitlistEntry.starts_at == req.starts_at,
+            WaitlistEntry.ends_at == req.ends_at)) is not None:
+        raise Conflict("your enterprise is already waiting for this slot")
     entry = WaitlistEntry(lab_id=lab.id, enterprise_id=actor.enterprise_id, requester_id=actor.id,
                           starts_at=req.starts_at, ends_at=req.ends_at, request=req.as_json(), created_at=now)
     session.add(entry)
@@ -277,11 +287,34 @@ def join_waitlist(session: Session, actor: User | None, req: BookingRequest,
     return entry
 
 
+def waitlist_of(session: Session, actor: User | None, now: dt.datetime | None = None) -> list[WaitlistEntry]:
+    """The places of the actor's enterprise on waitlists for slots still ahead, soonest first."""
+    actor = require_role(actor, "enterprise")
+    return list(session.scalars(select(WaitlistEntry).options(selectinload(WaitlistEntry.lab)).where(
+        WaitlistEntry.enterprise_id == actor.enterprise_id, WaitlistEntry.ends_at > (now or utcnow()))
+        .order_by(WaitlistEntry.starts_at, WaitlistEntry.id)))
+
+
+def leave_waitlist(session: Session, actor: User | None, entry_id: int) -> WaitlistEntry:
+    actor = require_role(actor, "enterprise")
+    entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
+    if entry is None or entry.enterprise_id != actor.enterprise_id:  # another's is answered as absent
+        raise NotFound(f"no waitlist entry with id {entry_id}")
+    if entry.status != "waiting":
+        raise Conflict(f"the waitlist entry is {entry.status}, no longer waiting")
+    entry.status = "withdrawn"
+    session.flush()
+    audit.record(session, actor.id, "waitlist.leave", "waitlist", entry.id, {"status": "waiting"},
+                 {"status": "withdrawn"})
+    return entry
+
+
 def _promote_waitlist(session: Session, lab: Lab, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     """A slot was freed: the earliest waiting requests for it get it, if it is still bookable."""
     waiting = session.scalars(select(WaitlistEntry).where(
         WaitlistEntry.lab_id == lab.id, WaitlistEntry.status == "waiting",
-        WaitlistEntry.starts_at < end, WaitlistEntry.ends_at > start).order_by(WaitlistEntry.created_at, WaitlistEntry.id))
+        WaitlistEntry.starts_at < end, WaitlistEntry.ends_at > start)
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()  # read out before the loop writes
     for entry in waiting:
         req = BookingRequest.from_json(entry.request)
         if _problems(session, lab, req, now) or _free_bay(session, lab, req.starts_at, req.ends_at) is None:
@@ -355,8 +388,8 @@ def transition(session: Session, actor: User | None, booking_id: int, action: st
         raise Forbidden(f"role {actor.role!r} may not {action.replace('_', ' ')} a booking")
     now = now or utcnow()
     if booking.status not in rule.source:
-        raise Conflict(f"cannot {action.replace('_', ' ')} a booking that is {booking.status}",
-                       status=booking.status)
+        # No `status` extra: it would clash with the problem document's own HTTP status.
+        raise Conflict(f"cannot {action.replace('_', ' ')} a booking that is {booking.status}")
     if action == "no_show" and now < booking.starts_at:
         raise Conflict("a booking cannot be a no-show before it starts")
     _apply(session, booking, rule.target, actor.id, action, note, now)
@@ -387,6 +420,9 @@ def submit_documents(session: Session, actor: User | None, booking_id: int) -> B
     booking = get_booking(session, actor, booking_id, for_update=True)
     if not booking.missing_documents:
         raise Conflict("this booking has no missing documents")
+    # Only a booking that can still lapse takes documents; a lapsed one keeps what was missing.
+    if booking.status not in domain.TRANSITIONS["lapse"].source:
+        raise Conflict(f"the booking is {booking.status}: documents are no longer accepted for it")
     before = audit.snapshot(booking, AUDIT_FIELDS)
     booking.missing_documents, booking.documents_due = "", None
     session.flush()
@@ -400,7 +436,7 @@ def lapse_missing_documents(session: Session, now: dt.datetime | None = None) ->
     now = now or utcnow()
     overdue = session.scalars(select(Booking).options(selectinload(Booking.lab)).where(
         Booking.status.in_(("requested", "approved")), Booking.missing_documents != "",
-        Booking.documents_due.is_not(None)).with_for_update())
+        Booking.documents_due.is_not(None)).with_for_update()).all()  # read out before the loop writes
     lapsed = []
     for booking in overdue:
         if now.astimezone(ZoneInfo(booking.lab.timezone)).date() > booking.documents_due:

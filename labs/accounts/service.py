@@ -23,13 +23,14 @@ TOKEN_LIFETIME = dt.timedelta(days=30)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def validate_credit_code(code: str) -> str:
-    """The unified social credit code (GB 32100) with its check character, normalised."""
+def validate_credit_code(code: str, field: str = "credit_code") -> str:
+    """The unified social credit code (GB 32100) with its check character, normalised; `field` is
+    the name the caller gave the code, so the error points at what the caller sent."""
     try:
         return uscc.validate(code)
     except ValidationError as exc:
         raise Invalid("invalid unified social credit code",
-                      {"credit_code": [f"{code!r} is not a valid unified social credit code: {exc}"]}) from None
+                      {field: [f"{code!r} is not a valid unified social credit code: {exc}"]}) from None
 
 
 def require_role(actor: User | None, *roles: str) -> User:
@@ -70,6 +71,11 @@ def create_user(session: Session, actor: User | None, email: str, password: str,
         errors["enterprise_code"] = ["an enterprise user needs the enterprise's credit code"]
     if role != "enterprise" and enterprise_code:
         errors["enterprise_code"] = ["only enterprise users belong to an enterprise"]
+    if role == "enterprise" and enterprise_code:
+        try:
+            validate_credit_code(enterprise_code, "enterprise_code")
+        except Invalid as exc:
+            errors.update(exc.extra["errors"])
     if errors:
         raise Invalid("invalid user", errors)
     if session.scalar(select(User.id).where(User.email == email)) is not None:

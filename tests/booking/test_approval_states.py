@@ -1,0 +1,191 @@
+"""Fees, approval modes and deadlines, and the booking state machine with its audit trail."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from booking import domain, jobs
+from labs.db import session_scope, utcnow
+from tests.booking.support import (SHANGHAI, UTC, act, book_at, nth_working_day_after, notification_subjects,
+                                   past_working_day, working_wednesdays)
+from tests.conftest import booking_body
+
+# --- fees -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start, end, batches, expected", [
+    (9, 11, 2, "300.00"),      # 2 h x 100 + 2 x 50
+    (9, 10.5, 3, "300.00"),    # 1.5 h x 100 + 3 x 50
+    (9, 9 + 40 / 60, 1, "116.67"),  # 40 min is 66.666... yuan, rounded half up, + 50
+])
+def test_fee_is_hours_pro_rata_plus_batches_from_the_schedule(world, start, end, batches, expected):
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(fee_per_hour="100.00", fee_per_batch="50.00")
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1), start, end,
+                                                                batches=batches), headers=world.token(alice))
+    assert r.status_code == 201, r.json
+    assert r.json["fee"] == expected
+
+
+def test_public_benefit_lab_charges_nothing(world):
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(public_benefit=True, fee_per_hour="100.00", fee_per_batch="50.00")
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1), batches=5),
+                          headers=world.token(alice))
+    assert r.status_code == 201, r.json
+    assert r.json["fee"] == "0.00"
+
+
+# --- approval ---------------------------------------------------------------------------------------
+
+def test_instant_approval_lab_answers_201_approved_and_tells_the_enterprise(world):
+    manager_id, manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(manager_ids=[manager_id], approval_mode="instant")
+    headers = world.token(alice)
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)), headers=headers)
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "approved" and r.json["approval_due"] is None
+    assert any(s.startswith("预约已批准 Booking approved") for s in notification_subjects(world, headers))
+    assert world.client.get("/api/v1/approvals", headers=world.token(manager)).json == []
+
+
+def test_manager_lab_request_is_due_for_approval_in_n_working_days_and_managers_are_told(world):
+    manager_id, manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(manager_ids=[manager_id], approval_deadline_days=2)
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)),
+                          headers=world.token(alice))
+    assert r.status_code == 201, r.json
+    today = dt.datetime.now(SHANGHAI).date()
+    assert r.json["status"] == "requested"
+    assert r.json["approval_due"] == nth_working_day_after(today, 2).isoformat()
+    assert r.json["overdue"] is False
+    assert any(s.startswith("待审批 Booking to approve") for s in notification_subjects(world, world.token(manager)))
+
+
+def test_request_past_its_approval_deadline_is_flagged_overdue_in_the_queue_and_reminded(world, app):
+    manager_id, manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(manager_ids=[manager_id], bays=2)
+    day = working_wednesdays(1)
+    month_ago = utcnow() - dt.timedelta(days=30)
+    old = book_at(app, alice, lab, day, 9, 11, now=month_ago)
+    fresh = world.client.post("/api/v1/bookings", json=booking_body(lab, day, 9, 11), headers=world.token(alice)).json
+    headers = world.token(manager)
+    queue = world.client.get("/api/v1/approvals", headers=headers).json
+    assert [(b["id"], b["overdue"]) for b in queue] == [(old, True), (fresh["id"], False)]
+    assert queue[0]["approval_due"] == nth_working_day_after(month_ago.astimezone(SHANGHAI).date(), 3).isoformat()
+
+    for _ in range(2):  # a second run the same day (a restarted scheduler) reminds no one again
+        with app.app_context(), session_scope(app) as s:
+            jobs.remind_overdue_approvals(s)
+    reminders = [s for s in notification_subjects(world, headers) if s.startswith("逾期未审批")]
+    assert len(reminders) == 1
+    body = world.client.get("/api/v1/notifications", headers=headers).json[0]["body"]
+    assert f"#{old}" in body and f"#{fresh['id']}" not in body
+    with app.app_context(), session_scope(app) as s:  # the next day brings the next reminder
+        jobs.remind_overdue_approvals(s, now=utcnow() + dt.timedelta(days=1))
+    assert len([s for s in notification_subjects(world, headers) if s.startswith("逾期未审批")]) == 2
+
+
+# --- the state machine ----------------------------------------------------------------------------
+
+# How to bring a booking into each state over HTTP, and who acts.
+PATHS = {
+    "requested": [], "approved": ["approve"], "rejected": ["reject"], "cancelled": ["cancel"],
+    "checked_in": ["approve", "check_in"], "completed": ["approve", "check_in", "complete"],
+    "no_show": ["approve", "no_show"], "lapsed": None,  # the scheduler's doing, see below
+}
+ACTOR = {"approve": "manager", "reject": "manager", "cancel": "owner", "check_in": "technician",
+         "complete": "technician", "no_show": "technician"}
+
+
+class Scene:
+    """A ten-bay lab and bookings in a slot that has already begun (so no-shows are possible)."""
+
+    def __init__(self, world, app):
+        self.world, self.app = world, app
+        self.ids, headers = {}, {}
+        for name, role, enterprise in (("admin", "admin", None), ("manager", "lab_manager", None),
+                                       ("technician", "technician", None), ("owner", "enterprise", 0)):
+            self.ids[name], email = world.user(role, enterprise=enterprise)
+            headers[name] = world.token(email)
+        self.headers = headers
+        self.owner_email = email
+        self.lab = world.lab(manager_ids=[self.ids["manager"]], bays=len(PATHS) + 2, document_deadline_days=1)
+        self.day = past_working_day()
+        self.then = dt.datetime.combine(self.day - dt.timedelta(days=7), dt.time(), UTC)
+
+    def booking_in(self, state: str) -> int:
+        if state == "lapsed":
+            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, 11, now=self.then,
+                              missing_documents="test outline", commitment_signed=True)
+            with self.app.app_context(), session_scope(self.app) as s:
+                jobs.lapse_missing_documents(s)
+        else:
+            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, 11, now=self.then)
+            for action in PATHS[state]:
+                r = act(self.world, self.headers[ACTOR[action]], booking, action)
+                assert r.status_code == 200, r.json
+        assert self.status(booking) == state
+        return booking
+
+    def status(self, booking: int) -> str:
+        return self.world.client.get(f"/api/v1/bookings/{booking}", headers=self.headers["admin"]).json["status"]
+
+    def audit(self) -> list[dict]:
+        r = self.world.client.get("/api/v1/audit", query_string={"limit": 1000}, headers=self.headers["admin"])
+        assert r.status_code == 200, r.json
+        return r.json
+
+
+@pytest.mark.parametrize("action", sorted(ACTOR))
+def test_transition_is_allowed_only_from_its_source_states_and_is_audited(world, app, action):
+    scene = Scene(world, app)
+    rule = domain.TRANSITIONS[action]
+    actor = ACTOR[action]
+    for state in PATHS:
+        booking = scene.booking_in(state)
+        audit_before = scene.audit()
+        r = act(world, scene.headers[actor], booking, action, note=f"{action} from {state}")
+        if state in rule.source:
+            assert r.status_code == 200, (state, r.json)
+            assert r.json["status"] == rule.target
+            new = [e for e in scene.audit() if e["id"] not in {a["id"] for a in audit_before}]
+            assert [(e["action"], e["entity"], e["entity_id"], e["actor_id"]) for e in new] == [
+                (f"booking.{action}", "booking", booking, scene.ids[actor])]
+            assert new[0]["before"]["status"] == state and new[0]["after"]["status"] == rule.target
+            assert new[0]["after"]["decision_note"] == f"{action} from {state}"
+        else:
+            assert r.status_code == 409, (state, r.json)
+            assert r.mimetype == "application/problem+json" and state in r.json["detail"]
+            assert scene.status(booking) == state
+            assert scene.audit() == audit_before
+
+
+def test_every_booking_request_is_audited_with_its_requester(world, app):
+    scene = Scene(world, app)
+    booking = scene.booking_in("requested")
+    (entry,) = [e for e in scene.audit() if e["entity"] == "booking" and e["entity_id"] == booking]
+    assert entry["action"] == "booking.request" and entry["actor_id"] == scene.ids["owner"]
+    assert entry["before"] is None and entry["after"]["status"] == "requested"
+
+
+def test_lapse_is_not_an_action_clients_can_take(world, app):
+    scene = Scene(world, app)
+    booking = scene.booking_in("approved")
+    assert act(world, scene.headers["admin"], booking, "lapse").status_code == 404
+    assert scene.status(booking) == "approved"
+
+
+def test_no_show_before_the_booking_starts_is_refused_with_409(world):
+    manager_id, manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(manager_ids=[manager_id], approval_mode="instant")
+    booking = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)),
+                                headers=world.token(alice)).json
+    r = act(world, world.token(manager), booking["id"], "no_show")
+    assert r.status_code == 409, r.json
+    assert "before it starts" in r.json["detail"]
