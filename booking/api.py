@@ -129,6 +129,7 @@ class SeriesOut(ma.Schema):
 class WaitlistOut(ma.Schema):
     id = ma.fields.Integer()
     lab_id = ma.fields.Integer()
+    lab_code = ma.fields.Function(lambda e: e.lab.code)
     starts_at = ma.fields.AwareDateTime()
     ends_at = ma.fields.AwareDateTime()
     status = ma.fields.String()
@@ -270,7 +271,8 @@ def submit_documents(booking_id):
 
 @blp.route("/booking-series", methods=["POST"])
 @blp.arguments(SeriesIn)
-@blp.response(201, SeriesOut)
+@blp.response(201, SeriesOut, description="The series is booked (the occurrences that could be).")
+@blp.alt_response(200, schema=SeriesOut, description="A dry run: each occurrence's problem, nothing booked.")
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def request_series(body):
@@ -279,7 +281,7 @@ def request_series(body):
     report = service.request_series(db, current_user(), BookingRequest(**_request_fields(body)),
                                     body["weeks"], body["policy"], body["dry_run"])
     db.commit()
-    return report
+    return report, 200 if body["dry_run"] else 201
 
 
 @blp.route("/waitlist", methods=["POST"])
@@ -290,6 +292,27 @@ def request_series(body):
 def join_waitlist(body):
     db = get_session()
     entry = service.join_waitlist(db, current_user(), BookingRequest(**_request_fields(body)))
+    db.commit()
+    return entry
+
+
+@blp.route("/waitlist", methods=["GET"])
+@blp.response(200, WaitlistOut(many=True))
+@blp.errors(401, 403)
+@blp.doc(security=BEARER)
+def waitlist():
+    """The caller's enterprise's places on waitlists for slots still ahead (waiting, promoted, withdrawn)."""
+    return service.waitlist_of(get_session(), current_user())
+
+
+@blp.route("/waitlist/<int:entry_id>", methods=["DELETE"])
+@blp.response(200, WaitlistOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def leave_waitlist(entry_id):
+    """Give up a place on the waitlist; the entry stays, withdrawn."""
+    db = get_session()
+    entry = service.leave_waitlist(db, current_user(), entry_id)
     db.commit()
     return entry
 

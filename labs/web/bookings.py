@@ -109,7 +109,22 @@ def _tz(labs, lab_id) -> str | None:
 def mine():
     actor = current_user()
     require_role(actor, "enterprise")
-    return render_template("my_bookings.html", bookings=service.list_bookings(get_session(), actor))
+    db = get_session()
+    return render_template("my_bookings.html", bookings=service.list_bookings(db, actor),
+                           waitlist=service.waitlist_of(db, actor))
+
+
+@blp.post("/waitlist/<int:entry_id>/leave")
+def leave_waitlist(entry_id: int):
+    db = get_session()
+    try:
+        service.leave_waitlist(db, current_user(), entry_id)
+        db.commit()
+        flash(_("You left the waitlist."), "info")
+    except Conflict as exc:
+        db.rollback()
+        flash(exc.detail, "error")
+    return redirect(url_for("bookings.mine"))
 
 
 @blp.post("/bookings/<int:booking_id>/<any(approve, reject, cancel):action>")

@@ -88,9 +88,20 @@ class Scene:
             self.enterprise_token = users["owner"].enterprise.calendar_token
             self.other_enterprise_token = users["other"].enterprise.calendar_token
         self._seq = itertools.count(1)
+        self._waits = itertools.count(0)
 
     def seq(self) -> int:
         return next(self._seq)
+
+    def new_waitlist_entry(self) -> int:
+        """Enterprise A's place on the waitlist for a part of the full lab's taken 09:00-10:00."""
+        # A distinct slot each time (a second place for the same slot is refused): 09:00, 09:01, ...
+        start = dt.datetime.combine(self.day, dt.time(9), SHANGHAI) + dt.timedelta(minutes=next(self._waits))
+        assert start.minute < 30, "more waitlist entries than slots inside the taken hour"
+        with self.app.app_context(), session_scope(self.app) as s:
+            req = BookingRequest(**{**self.request(self.full_lab, start).__dict__,
+                                    "ends_at": start + dt.timedelta(minutes=30)})
+            return service.join_waitlist(s, s.get(User, self.ids["owner"]), req).id
 
     def page_client(self, role: str):
         """A browser-like client of `role`, signed in through the login form (anonymous: not)."""
@@ -183,6 +194,8 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("bookings.documents_delivered", "POST", None): Case(
         lambda sc, r: (f"/bookings/{sc.new_booking(missing_documents='test report', commitment_signed=True)}"
                        "/documents", {}), expect(403, anonymous=LOGIN, owner=302, other=404)),
+    ("bookings.leave_waitlist", "POST", None): Case(
+        lambda sc, r: (f"/waitlist/{sc.new_waitlist_entry()}/leave", {}), expect(403, anonymous=LOGIN, owner=302, other=404)),
     ("bookings.approvals", "GET", None): Case(
         lambda sc, r: ("/approvals", None), expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200)),
     ("bookings.lab_calendar", "GET", None): Case(
@@ -274,6 +287,11 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         ENTERPRISES),
     ("booking.join_waitlist", "POST", None): Case(
         lambda sc, r: ("/api/v1/waitlist", _body(sc, lab=sc.full_lab)), ENTERPRISES),
+    ("booking.waitlist", "GET", None): Case(lambda sc, r: ("/api/v1/waitlist", None),
+                                            expect(403, anonymous=401, owner=200, other=200)),
+    ("booking.leave_waitlist", "DELETE", None): Case(
+        lambda sc, r: (f"/api/v1/waitlist/{sc.new_waitlist_entry()}", None),
+        expect(403, anonymous=401, owner=200, other=404)),
     ("booking.approval_queue", "GET", None): Case(
         lambda sc, r: ("/api/v1/approvals", None),
         expect(403, anonymous=401, admin=200, manager=200, other_manager=200)),
@@ -350,6 +368,9 @@ def test_other_enterprise_sees_nothing_of_enterprise_a(scene):
     assert client.get("/api/v1/bookings?status=requested", headers=other).json == []
     assert client.get("/api/v1/notifications", headers=other).json == []
     assert client.get("/api/v1/approvals", headers=other).status_code == 403
+    entry = scene.new_waitlist_entry()
+    assert [e["id"] for e in client.get("/api/v1/waitlist", headers=scene.headers["owner"]).json] == [entry]
+    assert client.get("/api/v1/waitlist", headers=other).json == []
     # B's own calendar lists none of A's bookings.
     feed = client.get(f"/calendar/enterprises/{scene.other_enterprise_token}.ics").get_data(as_text=True)
     assert f"booking-{scene.booking}@" not in feed

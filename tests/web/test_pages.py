@@ -327,3 +327,19 @@ def test_a_taken_slot_offers_the_waitlist_and_a_cancellation_books_it_for_the_wa
                              headers=world.token(bob)).status_code == 200
     mine = world.client.get("/api/v1/bookings", headers=world.token(alice)).json
     assert [(b["starts_at"][:16], b["status"]) for b in mine] == [(f"{day.isoformat()}T01:00", "approved")]
+
+
+def test_my_bookings_lists_the_waitlist_and_a_place_can_be_given_up(app, world):
+    _, alice = world.user("enterprise", enterprise=0)
+    _, bob = world.user("enterprise", enterprise=1)
+    lab = world.lab()
+    day = next_working_day()
+    assert world.client.post("/api/v1/bookings", json=booking_body(lab, day), headers=world.token(bob)).status_code == 201
+    entry = world.client.post("/api/v1/waitlist", json=booking_body(lab, day), headers=world.token(alice)).json["id"]
+    client = signed_in(app, alice)
+    page = client.get("/bookings").get_data(as_text=True)
+    assert f'<tr id="waitlist-{entry}" data-status="waiting">' in page and f"{day.isoformat()} 09:00" in page
+    assert 'id="waitlist"' not in signed_in(app, bob).get("/bookings").get_data(as_text=True)
+    r = client.post(f"/waitlist/{entry}/leave", data={"csrf_token": csrf_token(client, "/bookings")})
+    assert r.status_code == 302
+    assert f'<tr id="waitlist-{entry}" data-status="withdrawn">' in client.get("/bookings").get_data(as_text=True)
