@@ -44,10 +44,13 @@ def _check(data: dict) -> None:
     if "timezone" in data:
         try:
             ZoneInfo(data["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory ("America") or unreadable
             errors["timezone"] = [f"unknown time zone {data['timezone']!r}"]
     if data.get("min_duration_minutes", 1) > data.get("max_duration_minutes", 10**9):
         errors["max_duration_minutes"] = ["must not be less than the minimum duration"]
+    codes = [i["code"] for i in data.get("instruments", [])]
+    if len(codes) != len(set(codes)):
+        errors["instruments"] = ["each instrument code once"]
     for i, h in enumerate(data.get("hours", [])):
         if h["closes"] <= h["opens"]:
             errors.setdefault("hours", []).append(f"hours[{i}]: closes must be after opens")
@@ -114,9 +117,18 @@ def add_closure(session: Session, actor: User | None, lab_id: int, starts_at: dt
 INSTRUMENT_FIELDS = ("code", "name", "certificate_no", "calibration_valid_until")
 
 
+def _check_instrument_code(session: Session, lab: Lab, code: str, instrument_id: int | None = None) -> None:
+    """Bookings and certificates name an instrument by its code: one code once per lab."""
+    taken = session.scalar(select(Instrument.id).where(Instrument.lab_id == lab.id, Instrument.code == code,
+                                                       Instrument.id != (instrument_id or 0)))
+    if taken is not None:
+        raise Conflict(f"lab {lab.code} already has an instrument {code}")
+
+
 def add_instrument(session: Session, actor: User | None, lab_id: int, data: dict) -> Instrument:
     lab = get_lab(session, lab_id)
     actor = _require_manager(actor, lab)
+    _check_instrument_code(session, lab, data["code"])
     instrument = Instrument(lab_id=lab.id, **data)
     session.add(instrument)
     session.flush()
@@ -129,7 +141,10 @@ def update_instrument(session: Session, actor: User | None, instrument_id: int, 
     instrument = session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(f"no instrument with id {instrument_id}")
-    actor = _require_manager(actor, get_lab(session, instrument.lab_id))
+    lab = get_lab(session, instrument.lab_id)
+    actor = _require_manager(actor, lab)
+    if "code" in data:
+        _check_instrument_code(session, lab, data["code"], instrument.id)
     before = audit.snapshot(instrument, INSTRUMENT_FIELDS)
     for key, value in data.items():
         setattr(instrument, key, value)

@@ -36,11 +36,8 @@ def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
     data = {k: form.get(k, "").strip() for k in FORM_FIELDS}
     data["instrument_ids"] = form.getlist("instrument_ids")
     data["commitment_signed"] = "commitment_signed" in form
-    fields, errors = load(BookingIn(partial=("starts_at", "ends_at")), data)
     lab = next((lab for lab in labs if str(lab.id) == data["lab_id"]), None)
-    if lab is None:
-        errors["lab_id"] = [_("Choose a lab.")]
-    parsed = {}
+    parsed, errors = {}, {}
     for name, parse, message in (("date", dt.date.fromisoformat, _("Enter a date as YYYY-MM-DD.")),
                                  ("start", dt.time.fromisoformat, _("Enter a time as HH:MM.")),
                                  ("end", dt.time.fromisoformat, _("Enter a time as HH:MM."))):
@@ -48,11 +45,21 @@ def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
             parsed[name] = parse(form.get(name, ""))
         except ValueError:
             errors[name] = [message]
+    moments = {}
+    if lab is not None and not errors:
+        tz = ZoneInfo(lab.timezone)
+        moments = {"starts_at": dt.datetime.combine(parsed["date"], parsed["start"], tz),
+                   "ends_at": dt.datetime.combine(parsed["date"], parsed["end"], tz)}
+        # Checked as the API checks them: a year like 9999 passes the date field, and a weekly
+        # series from it would overflow Python's dates.
+        data.update({k: v.isoformat() for k, v in moments.items()})
+    fields, load_errors = load(BookingIn(partial=("starts_at", "ends_at")), data)
+    errors = {**load_errors, **errors}
+    if lab is None:
+        errors["lab_id"] = [_("Choose a lab.")]
     if errors:
         return {}, errors
-    tz = ZoneInfo(lab.timezone)
-    fields["starts_at"] = dt.datetime.combine(parsed["date"], parsed["start"], tz)
-    fields["ends_at"] = dt.datetime.combine(parsed["date"], parsed["end"], tz)
+    fields.update(moments)
     fields["instrument_ids"] = tuple(fields["instrument_ids"])
     return fields, errors
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -42,6 +43,18 @@ def domain_error_page(error: DomainError):
 def _csrf_error(error: CSRFError):
     return render_template("error.html", title=_("The form has expired"),
                            detail=_("Reload the page and send the form again.")), 400
+
+
+def _refuse_nul():
+    """No browser sends a NUL byte, and PostgreSQL refuses one in text (a 500 at the first query):
+    any form or query value holding one is refused before it reaches a service."""
+    if request.path.startswith("/api"):
+        return None
+    if any("\x00" in text for pair in (*request.args.items(multi=True), *request.form.items(multi=True))
+           for text in pair):
+        return render_template("error.html", title=_("Request refused"),
+                               detail=_("A NUL character is not allowed in any field.")), 400
+    return None
 
 
 def local(value: dt.datetime | str, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -114,15 +127,17 @@ def weekday_name(weekday: int, width: str = "abbreviated") -> str:
 
 
 def lang_url(code: str) -> str:
-    args = request.args.to_dict()
-    args["lang"] = code
     if request.endpoint and request.url_rule and request.method == "GET":
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        # The query is encoded apart from url_for's keywords: a query key named like a URL argument
+        # (?lab_id= on /labs/1) or like url_for's own (endpoint, _scheme) would clash with them.
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
+        return f"{url_for(request.endpoint, **(request.view_args or {}))}?{urlencode(args)}"
     return url_for("web.catalog", lang=code)
 
 
 def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
+    app.before_request(_refuse_nul)
     app.jinja_env.filters["local"] = local
     app.jinja_env.globals.update(STATUS=STATUS, ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name)
 

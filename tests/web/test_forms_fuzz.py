@@ -1,0 +1,387 @@
+"""Hypothesis against the pages: every page route that takes a form POST or query arguments gets
+its real field names with hostile values (empty, huge, unicode, NUL bytes, numbers and dates out of
+range, lists where one value is expected, missing fields) and a valid CSRF token. The house rule:
+never a 5xx, a 4xx page says what is wrong, and a refused request writes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from html import unescape
+from typing import Callable
+
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from labs.db import Base, session_scope
+from tests.conftest import booking_body, next_working_day
+from tests.web.conftest import csrf_token, signed_in
+
+BLUEPRINTS = ("web", "bookings", "manage", "admin")
+MAX_ID = 2**31 - 1
+
+# Values that have broken form handlers somewhere: NUL (PostgreSQL refuses it in text), the ends of
+# Python's and the databases' ranges, times a browser never sends, digits that are not ASCII.
+NASTY = [
+    "", " ", "\x00", "a\x00b", "\t\n", "0", "-1", "1.5", "1e309", "NaN", "-Infinity", "0x10",
+    str(MAX_ID), str(MAX_ID + 1), "9" * 30, "-" + "9" * 30, "١٢", "１２", "true", "on",
+    "0001-01-01", "9999-12-31", "1969-12-31", "1970-01-01", "2199-12-31", "2200-01-01", "2024-02-30",
+    "20240101", "2024-W01", "24:00", "23:59:60", "00:00", "23:59:59.999999", "09:00+05:00", "9:00",
+    "T09:00", "09:00Z", "Asia/Shanghai", "../../etc/passwd", "America", "UTC\x00",
+    "<script>alert(1)</script>", "' OR 1=1 --", "{{ 7*7 }}", "%(value)s", "😀" * 3, "ß\u0301\u200b",
+]
+HOSTILE = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=30),
+    st.builds(lambda c, n: c * n, st.sampled_from(["x", "字", "\x00", "9"]), st.integers(201, 5000)),
+    st.integers(-(2**70), 2**70).map(str),
+)
+
+
+# Per kind of field: values past its edges, and (EDGES) values a parser accepts that sit at the far
+# ends of what the field allows, which only break something deeper when they meet another field.
+DATES = ["0001-01-01", "9999-12-31", "1969-12-31", "2200-01-01", "2024-02-30", "20240101", "2024-W01-1",
+         "2024-1-1", "+2024-01-01", "2024-01-01T00:00", "٢٠٢٤-٠١-٠١"]
+TIMES = ["24:00", "23:59:60", "00:00:00.000001", "09:00+05:00", "09:00Z", "9:00", "T09:00", "0900", "09", "２３:００"]
+NUMBERS = ["-1", "1.5", "1e3", "1e309", "NaN", "Infinity", "-0", "0.001", str(MAX_ID + 1), "9" * 30,
+           "-" + "9" * 30, "1_000", " 7 ", "٣"]
+ZONES = ["America", "Etc", "UTC/", "/etc/localtime", "../zoneinfo/UTC", "posix", "EST5EDT", "asia/shanghai",
+         "Asia/Shanghai\x00", "+08:00", "Factory"]
+EDGES = {"date": ["0001-01-01", "9999-12-31", "9999-12-01", "1970-01-01", "2199-12-31"],
+         "time": ["00:00", "23:59", "23:59:59.999999", "00:00:00.000001"],
+         "number": ["0", "1", "5", "52", "53", "60", "61", "100", "101", "730", "731", "1000", "1001", "1440",
+                    "1441", str(MAX_ID), "100000000", "100000000.01"],
+         # Zone names are only checked in the service, so the far-off ones all go deep.
+         "zone": ["America", "Etc", "posix", "Asia", "Etc/GMT+12", "Etc/GMT-14", "Asia/Kathmandu"]}
+# The limits the schemas allow, per field: valid, so they get past the first check and meet each other.
+LIMITS = {"weeks": ["52"], "batches": ["1000"], "bays": ["100"], "fee_per_hour": ["100000000", "0"],
+          "fee_per_batch": ["100000000", "0"], "approval_deadline_days": ["60", "0"],
+          "document_deadline_days": ["60", "0"], "min_duration_minutes": ["5", "1440"],
+          "max_duration_minutes": ["5", "1440"], "max_advance_days": ["730", "1"]}
+KINDS = [(re.compile(r"timezone"), "zone", ZONES), (re.compile(r"date|valid_until|^week$"), "date", DATES),
+         (re.compile(r"time|start|end|opens|closes"), "time", TIMES),
+         (re.compile(r"id|bays|batches|days|minutes|fee|weeks"), "number", NUMBERS)]
+
+
+def _kind(name: str) -> tuple[str | None, list[str]]:
+    return next(((kind, values) for pattern, kind, values in KINDS if pattern.search(name)), (None, []))
+
+
+def _hostile_for(name: str) -> st.SearchStrategy:
+    """Values of the field's own kind past its edges first (they reach furthest), then anything."""
+    kind, values = _kind(name)
+    return st.one_of(st.sampled_from(values + EDGES[kind]), HOSTILE) if kind else HOSTILE
+
+
+@dataclass
+class Route:
+    """One page route: how to build its path, its fields with a valid value each (None: absent
+    unless the fuzz sets it), who may use it, and a sample of who may not."""
+
+    method: str
+    endpoint: str
+    path: Callable[[dict], st.SearchStrategy]
+    fields: Callable[[dict], dict[str, st.SearchStrategy]]
+    allowed: tuple[str, ...]
+    refused: tuple[str, ...] = ()
+    examples: int = 25
+    fresh_client: bool = False  # for /logout, which would sign out the shared client
+    lists: tuple[str, ...] = ()  # fields the form sends many of (checkboxes)
+    # Inputs that once gave a 500 (who, path, form), run besides the random ones whatever the seed.
+    pinned: Callable[[dict], list[tuple[str, str, dict]]] = lambda c: []
+    extra_keys: tuple[str, ...] = ()  # junk names sent besides the real ones
+
+
+def _one(value) -> st.SearchStrategy:
+    return st.just(value)
+
+
+def _ids(*values) -> st.SearchStrategy:
+    return st.sampled_from(values)
+
+
+def _hours() -> dict[str, st.SearchStrategy]:
+    return {**{f"opens_{d}": _one("08:00") for d in range(7)}, **{f"closes_{d}": _one("18:00") for d in range(7)}}
+
+
+# Query keys that collide with a URL rule's own arguments or with url_for's keywords.
+JUNK_QUERY = ("lab_id", "endpoint", "_external", "_scheme", "_anchor", "_method", "values")
+
+BOOKING = {"start": "09:00", "end": "11:00", "test_type": "life test", "sample_description": "6205 bearings",
+           "batches": "2", "contact_name": "Zhang San", "contact_phone": "13800000000"}
+
+ROUTES = [
+    Route("GET", "web.catalog", lambda c: _one("/"), lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
+          ("anonymous", "enterprise"), extra_keys=JUNK_QUERY),
+    Route("GET", "web.lab", lambda c: _ids(f"/labs/{c['lab']}"),
+          lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("zh_Hant_TW")},
+          ("anonymous", "enterprise"), extra_keys=JUNK_QUERY),
+    Route("GET", "web.login", lambda c: _one("/login"), lambda c: {"next": _one("/bookings"), "lang": _one("en")},
+          ("anonymous",), extra_keys=JUNK_QUERY),
+    Route("POST", "web.login", lambda c: _one("/login"),
+          lambda c: {"email": _ids(c["enterprise"], c["manager"]), "password": _one("correct horse battery"),
+                     "next": _one("/bookings")},
+          ("anonymous",), examples=30, pinned=lambda c: [("anonymous", "/login", {"email": "\x00"})]),
+    Route("POST", "web.logout", lambda c: _one("/logout"), lambda c: {}, ("enterprise", "anonymous"), examples=8,
+          fresh_client=True, extra_keys=("next", "lang")),
+    Route("GET", "web.notifications", lambda c: _one("/notifications"), lambda c: {"lang": _one("en")},
+          ("enterprise",), ("anonymous",), examples=10, extra_keys=JUNK_QUERY),
+    Route("GET", "bookings.new_booking", lambda c: _one("/bookings/new"),
+          lambda c: {"lab_id": _one(str(c["lab"])), "date": _one(c["day"].isoformat()), "lang": _one("en")},
+          ("enterprise",), ("manager", "anonymous"), extra_keys=JUNK_QUERY),
+    Route("POST", "bookings.new_booking", lambda c: _one("/bookings/new"),
+          lambda c: {"lab_id": _one(str(c["lab"])),
+                     "date": _ids(*[(c["day"] + dt.timedelta(weeks=w)).isoformat() for w in range(4)]),
+                     "start": _ids("09:00", "13:00"), "end": _ids("11:00", "15:00"),
+                     "test_type": _one("life test"), "sample_description": _one("6205 bearings"),
+                     "batches": _one("2"), "contact_name": _one("Zhang San"), "contact_phone": _one("13800000000"),
+                     "instrument_ids": _one(str(c["instrument"])), "missing_documents": _one(None),
+                     "commitment_signed": _one(None), "weeks": _one("1"), "policy": _one("all_or_nothing"),
+                     "waitlist": _one(None)},
+          ("enterprise",), ("manager", "anonymous"), examples=60, lists=("instrument_ids",),
+          pinned=lambda c: [("enterprise", "/bookings/new", {**BOOKING, "lab_id": str(c["lab"]), "date": "9999-12-01",
+                                                            "weeks": "52"}),
+                            ("enterprise", "/bookings/new", {**BOOKING, "lab_id": str(c["lab"]),
+                                                            "date": c["day"].isoformat(), "contact_name": "Zh\x00"})]),
+    Route("GET", "bookings.mine", lambda c: _one("/bookings"), lambda c: {"lang": _one("en")},
+          ("enterprise",), ("manager",), examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "bookings.leave_waitlist",
+          lambda c: _ids(c["entry"], 999999, MAX_ID + 1).map(lambda i: f"/waitlist/{i}/leave"),
+          lambda c: {}, ("enterprise2",), ("enterprise", "manager", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("POST", "bookings.act",
+          lambda c: st.tuples(_ids(c["booking"], c["booking_docs"], 999999, MAX_ID + 1),
+                              _ids("approve", "reject", "cancel")).map(lambda t: f"/bookings/{t[0]}/{t[1]}"),
+          lambda c: {"note": _one("ok"), "back": _ids("bookings.approvals", "bookings.mine")},
+          ("manager", "enterprise"), ("enterprise2", "other_manager", "technician", "anonymous"), examples=30),
+    Route("POST", "bookings.documents_delivered",
+          lambda c: _ids(c["booking_docs"], c["booking"], 999999).map(lambda i: f"/bookings/{i}/documents"),
+          lambda c: {}, ("enterprise",), ("enterprise2", "manager", "anonymous"), examples=12),
+    Route("GET", "bookings.approvals", lambda c: _one("/approvals"), lambda c: {"lang": _one("en")},
+          ("manager",), ("enterprise",), examples=10, extra_keys=JUNK_QUERY),
+    Route("GET", "bookings.lab_calendar", lambda c: _one(f"/labs/{c['lab']}/calendar"),
+          lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
+          ("manager",), ("enterprise", "other_manager"), extra_keys=JUNK_QUERY),
+    Route("GET", "manage.manage_lab", lambda c: _one(f"/labs/{c['managed']}/manage"), lambda c: {"lang": _one("en")},
+          ("manager",), ("other_manager", "enterprise"), examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "manage.save_settings", lambda c: _one(f"/labs/{c['managed']}/manage/settings"),
+          lambda c: {"name": _one("Pump lab"), "location": _one("Building 2"), "bays": _one("2"),
+                     "fee_per_hour": _one("80"), "fee_per_batch": _one("20.5"), "approval_mode": _one("instant"),
+                     "approval_deadline_days": _one("3"), "document_deadline_days": _one("5"),
+                     "min_duration_minutes": _one("30"), "max_duration_minutes": _one("480"),
+                     "max_advance_days": _one("90"), "public_benefit": _one(None), "set_hours": _one(None),
+                     **_hours()},
+          ("manager",), ("other_manager", "enterprise", "anonymous"), examples=50),
+    Route("POST", "manage.add_instrument", lambda c: _one(f"/labs/{c['managed']}/manage/instruments"),
+          lambda c: {"code": _one("CT-9"), "name": _one("industrial CT"), "certificate_no": _one("JJG-9"),
+                     "calibration_valid_until": _one("2030-01-01")},
+          ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "manage.recalibrate",
+          lambda c: _ids(c["managed_instrument"], c["instrument"], 999999).map(
+              lambda i: f"/labs/{c['managed']}/manage/instruments/{i}"),
+          lambda c: {"certificate_no": _one("JJG-10"), "calibration_valid_until": _one("2031-06-30")},
+          ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "manage.add_closure", lambda c: _one(f"/labs/{c['managed']}/manage/closures"),
+          lambda c: {"starts_at_date": _one((c["day"] + dt.timedelta(days=60)).isoformat()),
+                     "starts_at_time": _one("08:00"),
+                     "ends_at_date": _one((c["day"] + dt.timedelta(days=61)).isoformat()),
+                     "ends_at_time": _one("18:00"), "reason": _one("maintenance")},
+          ("manager",), ("other_manager", "enterprise", "anonymous"), examples=40),
+    Route("GET", "admin.labs", lambda c: _one("/admin/labs"), lambda c: {"lang": _one("en")},
+          ("admin",), ("manager",), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "admin.labs", lambda c: _one("/admin/labs"),
+          lambda c: {"code": st.integers(1, 10**6).map(lambda n: f"N{n}"), "name": _one("EMC lab"),
+                     "discipline": _one("EMC"), "location": _one(None), "timezone": _one("Asia/Shanghai"),
+                     "bays": _one("1"), "fee_per_hour": _one("100"), "fee_per_batch": _one("50"),
+                     "approval_mode": _one("manager"), "approval_deadline_days": _one("3"),
+                     "document_deadline_days": _one("5"), "min_duration_minutes": _one("30"),
+                     "max_duration_minutes": _one("480"), "max_advance_days": _one("90"),
+                     "public_benefit": _one(None), "opens": _one("08:30"), "closes": _one("17:30"),
+                     "weekdays": _one(["0", "1", "2", "3", "4"]), "manager_ids": _one(str(c["manager_id"]))},
+          ("admin",), ("manager", "enterprise", "anonymous"), examples=50, lists=("weekdays", "manager_ids"),
+          pinned=lambda c: [("admin", "/admin/labs", {"code": "TZ1", "name": "EMC lab", "discipline": "EMC",
+                                                      "timezone": "America", "opens": "08:30", "closes": "17:30",
+                                                      "weekdays": ["0"]})]),
+    Route("GET", "admin.users", lambda c: _one("/admin/users"), lambda c: {"lang": _one("en")},
+          ("admin",), ("manager",), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "admin.users", lambda c: _one("/admin/users"),
+          lambda c: {"email": st.integers(1, 10**6).map(lambda n: f"new{n}@example.com"),
+                     "password": _one("long enough password"), "name": _one("Li Si"), "role": _one("enterprise"),
+                     "enterprise_code": _one("91310000MA1FL8LQ21"), "enterprise_name": _one("Enterprise 1")},
+          ("admin",), ("manager", "enterprise", "anonymous"), examples=50),
+]
+
+
+def _fast_hashes(monkeypatch):
+    # argon2's memory-hard defaults cost a tenth of a second a login; the pages do not care how hard.
+    import labs.accounts.service as accounts
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def _world(app, world) -> dict:
+    """A lab to book (one bay, taken at 09:00-11:00 with someone waiting, and a booking with missing
+    documents) and a lab to manage, users of every kind, and a signed-in client for each."""
+    manager_id, manager = world.user("lab_manager")
+    _, other_manager = world.user("lab_manager")
+    _, admin = world.user("admin")
+    _, technician = world.user("technician")
+    _, enterprise = world.user("enterprise", enterprise=0)
+    _, enterprise2 = world.user("enterprise", enterprise=2)
+    day = next_working_day()
+    instrument = {"code": "CT-1", "name": "industrial CT", "certificate_no": "C1",
+                  "calibration_valid_until": day + dt.timedelta(days=400)}
+    lab = world.lab(manager_ids=[manager_id], instruments=[instrument])
+    managed = world.lab(manager_ids=[manager_id], instruments=[instrument])
+    ids = {}
+    with app.app_context(), session_scope(app) as s:
+        from labs.catalog.models import Instrument
+        for lab_id, key in ((lab, "instrument"), (managed, "managed_instrument")):
+            ids[key] = s.scalar(select(Instrument.id).where(Instrument.lab_id == lab_id))
+    api = world.client
+    r = api.post("/api/v1/bookings", json=booking_body(lab, day), headers=world.token(enterprise))
+    assert r.status_code == 201, r.json
+    ids["booking"] = r.json["id"]
+    r = api.post("/api/v1/bookings", json=booking_body(lab, day, 13, 15, missing_documents="licence",
+                                                       commitment_signed=True), headers=world.token(enterprise))
+    assert r.status_code == 201, r.json
+    ids["booking_docs"] = r.json["id"]
+    r = api.post("/api/v1/waitlist", json=booking_body(lab, day), headers=world.token(enterprise2))
+    assert r.status_code == 201, r.json
+    ids["entry"] = r.json["id"]
+    emails = {"manager": manager, "other_manager": other_manager, "admin": admin, "technician": technician,
+              "enterprise": enterprise, "enterprise2": enterprise2}
+    clients = {name: signed_in(app, email) for name, email in emails.items()}
+    clients["anonymous"] = app.test_client()
+    return {**ids, **emails, "lab": lab, "managed": managed, "day": day, "manager_id": manager_id,
+            "clients": clients, "emails": emails}
+
+
+def _snapshot(app) -> dict[str, list[str]]:
+    """Every row of every table, through the app's engine: a refused request must leave all equal."""
+    with app.extensions["labs.engine"].connect() as conn:
+        return {t.name: sorted(repr(tuple(row)) for row in conn.execute(select(t)))
+                for t in Base.metadata.sorted_tables}
+
+
+def _flashes(client) -> list[tuple[str, str]]:
+    """The messages a redirect left for the next page, taken (so the next request starts clean)."""
+    with client.session_transaction() as sess:
+        return sess.pop("_flashes", [])
+
+
+MESSAGE_RE = re.compile(r'<(p|div|span) class="(?:flash error|field-error)"[^>]*>(.*?)</\1>', re.S)
+WERKZEUG_RE = re.compile(r"<title>\d{3} [^<]+</title>\s*<h1>[^<]+</h1>\s*<p>(.+?)</p>", re.S)
+
+
+def _message(html: str) -> str:
+    texts = [re.sub(r"<[^>]+>", " ", m.group(2)) for m in MESSAGE_RE.finditer(html)]
+    texts += [m.group(1) for m in WERKZEUG_RE.finditer(html)]  # routing's 404 for an id past the column
+    return " ".join(unescape(" ".join(texts)).split())
+
+
+def _twisted(valid) -> st.SearchStrategy:
+    """A valid value made hostile: with a NUL byte, too long, padded, with an emoji."""
+    if not isinstance(valid, str):
+        return HOSTILE
+    return st.sampled_from([valid + "\x00", "\x00" + valid, valid * 400, f" {valid} ", valid + "😀", valid[:-1]])
+
+
+@st.composite
+def _request(draw, route: Route, ctx: dict):
+    who = draw(st.sampled_from(route.allowed * 3 + route.refused))
+    path = draw(route.path(ctx))
+    good = route.fields(ctx)
+    names = sorted(good)
+    # One broken field in an otherwise valid form, so the input gets past the first check to the
+    # service and the database; or every field of a kind (dates, times, numbers, zones) at once at
+    # its far edges, where two fields meet (52 weekly slots from 9999-12-01); or any set of fields.
+    # Shrinks towards the valid form.
+    mode = draw(st.sampled_from(["one", "edges", "any"])) if names else "any"
+    broken = set()
+    if mode == "one":
+        broken = {draw(st.sampled_from(names))}
+    elif mode == "any" and names:
+        broken = draw(st.sets(st.sampled_from(names)))
+    data: dict[str, object] = {}
+    for name in names:
+        value = draw(good[name])
+        kind = _kind(name)[0]
+        edges = LIMITS.get(name) or (EDGES[kind] if kind and kind != "number" else None)
+        if mode == "edges" and edges and not isinstance(value, list) and draw(st.booleans()):
+            value = draw(st.sampled_from(edges))
+        elif name in broken:
+            valid = value if value is not None else "1"
+            value = draw(st.one_of(
+                _hostile_for(name),
+                st.just(None),  # missing
+                _twisted(valid),
+                st.lists(HOSTILE, min_size=2, max_size=4),  # many where one is expected
+                st.lists(st.one_of(st.just(valid), HOSTILE), min_size=2, max_size=3).map(
+                    lambda vs: [v for item in vs for v in (item if isinstance(item, list) else [item])]),
+                st.lists(HOSTILE, min_size=51, max_size=60) if name in route.lists else HOSTILE,
+            ))
+        if value is not None:
+            data[name] = value
+    for key in draw(st.sets(st.sampled_from(route.extra_keys))) if route.extra_keys else ():
+        data[key] = draw(HOSTILE)
+    return who, path, data
+
+
+def _form_routes_in(app) -> set[tuple[str, str]]:
+    return {(method, rule.endpoint) for rule in app.url_map.iter_rules()
+            if rule.endpoint.split(".")[0] in BLUEPRINTS for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_page_route_is_fuzzed(app):
+    """A new page route must join ROUTES: the fuzz only covers what it is told about."""
+    assert _form_routes_in(app) == {(r.method, r.endpoint) for r in ROUTES}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.endpoint}")
+def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, route, monkeypatch):
+    _fast_hashes(monkeypatch)
+    ctx = _world(app, world)
+
+    def client_for(who: str):
+        if route.fresh_client:
+            return signed_in(app, ctx["emails"][who]) if who != "anonymous" else app.test_client()
+        return ctx["clients"][who]
+
+    @settings(max_examples=route.examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=_request(route, ctx))
+    def exercise(case):
+        who, path, data = case
+        client = client_for(who)
+        # Fetched each time: a successful login starts a new session, and with it a new token.
+        token = csrf_token(client, "/login") if route.method == "POST" else None
+        before = _snapshot(app)
+        if route.method == "GET":
+            r = client.get(path, query_string=data)
+        else:
+            r = client.post(path, data={**data, "csrf_token": token})
+        html = r.get_data(as_text=True)
+        flashes = _flashes(client)
+        after = _snapshot(app)
+        changed = sorted(t for t in before if before[t] != after[t])
+        said = f"{who} {route.method} {path} {data!r} -> {r.status_code}"
+        assert r.status_code < 500, said
+        if 400 <= r.status_code < 500:
+            assert _message(html), f"{said}: no message on the page\n{html[-2000:]}"
+        to_login = r.status_code == 302 and r.headers["Location"].startswith("/login")
+        refused = r.status_code >= 400 or to_login or (
+            r.status_code == 302 and route.method == "POST" and not any(c == "info" for c, _m in flashes))
+        if route.method == "GET" or refused or route.endpoint in ("web.login", "web.logout"):
+            assert changed == [], f"{said}: refused, yet {changed} changed"
+        elif changed:
+            # Every write a page makes is audited: a change without its entry is half a record.
+            assert "audit_log" in changed, f"{said}: {changed} changed without an audit entry"
+        if who in route.refused:
+            assert refused, f"{said}: {who} may not use this"
+
+    for case in route.pinned(ctx):
+        exercise = example(case=case)(exercise)
+    exercise()
