@@ -102,7 +102,8 @@ class BookingOut(ma.Schema):
     contact_name = ma.fields.String()
     contact_phone = ma.fields.String()
     instrument_ids = ma.fields.Function(lambda b: [i.id for i in b.instruments])
-    fee = Money()
+    # A booking's fee (NUMERIC(14, 2)) may exceed a rate's eight digits: 24 h and 1000 batches.
+    fee = Money(metadata={"pattern": r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$", "example": "300.00"})
     created_at = ma.fields.AwareDateTime()
     approval_due = ma.fields.Date(allow_none=True)
     overdue = ma.fields.Function(lambda b: service.is_overdue(b, dt.datetime.now(ZoneInfo(b.lab.timezone)).date()))

@@ -45,7 +45,7 @@ class Booking(Base):
     batches: Mapped[int] = mapped_column(Integer)
     contact_name: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(40))
-    fee: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    fee: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     approval_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

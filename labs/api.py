@@ -58,13 +58,14 @@ def _flatten(messages: dict) -> dict[str, list[str]]:
 
 
 class Money(ma.fields.Decimal):
-    """An amount of yuan, two decimals, 0 to 10**8. JSON carries it as a string ("300.00") so no
-    float rounding touches it, and the OpenAPI document says so (string, format decimal)."""
+    """An amount of yuan, two decimals, 0 to 99,999,999.99 (what a NUMERIC(10, 2) fee rate holds).
+    JSON carries it as a string ("300.00") so no float rounding touches it, and the OpenAPI document
+    says so (string, format decimal)."""
 
     PATTERN = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$"
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("validate", ma.validate.Range(min=0, max=10**8))
+        kwargs.setdefault("validate", ma.validate.Range(min=0, max=10**8, max_inclusive=False))
         kwargs.setdefault("metadata", {"pattern": self.PATTERN, "example": "300.00"})
         super().__init__(places=2, as_string=True, **kwargs)
 
@@ -119,6 +120,32 @@ class LabsApi(Api):
         return problem(error.code or 500, data.get("message") or error.description or error.name)
 
 
+def _nul_fields(value, path: str = "") -> list[str]:
+    """Where a NUL character hides in a JSON value (keys included)."""
+    if isinstance(value, str):
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in ([f"{path}.{k}".lstrip(".")] if "\x00" in str(k) else [])
+                + _nul_fields(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}".lstrip("."))]
+    return []
+
+
+def refuse_nul():
+    """PostgreSQL refuses a NUL character in text, at the first query that carries it (a 500): a
+    request holding one is refused at the edge, naming the field. No real client sends one."""
+    if not request.path.startswith("/api"):
+        return None
+    fields = [k for k, v in request.args.items(multi=True) if "\x00" in k + v]
+    if request.is_json:
+        fields += _nul_fields(request.get_json(silent=True))
+    if fields:
+        return problem(422, "the request is not valid",
+                       errors={f: ["a NUL character is not allowed"] for f in fields})
+    return None
+
+
 def handle_domain_error(error: DomainError):
     return problem(error.status, error.detail, **error.extra)
 
@@ -153,4 +180,5 @@ def init_app(app) -> LabsApi:
     api = LabsApi(app)
     api.register_field(Money, "string", "decimal")
     app.register_error_handler(DomainError, handle_domain_error)
+    app.before_request(refuse_nul)
     return api

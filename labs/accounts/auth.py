@@ -18,7 +18,8 @@ def _resolve() -> User | None:
     db = get_session()
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return user_for_token(db, header[7:].strip())
+        token = header[7:].strip()
+        return user_for_token(db, token) if "\x00" not in token else None  # PostgreSQL refuses NUL in text
     if request.path.startswith("/api"):
         # The API takes no cookies: a session cookie would make it open to cross-site requests.
         return None

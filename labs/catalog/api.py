@@ -134,7 +134,7 @@ def add_closure(body, lab_id):
 @blp.route("/labs/<int:lab_id>/instruments", methods=["POST"])
 @blp.arguments(InstrumentIn)
 @blp.response(201, InstrumentOut)
-@blp.errors(401, 403, 404)
+@blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def add_instrument(body, lab_id):
     db = get_session()
@@ -146,7 +146,7 @@ def add_instrument(body, lab_id):
 @blp.route("/instruments/<int:instrument_id>", methods=["PATCH"])
 @blp.arguments(InstrumentPatch)
 @blp.response(200, InstrumentOut)
-@blp.errors(401, 403, 404)
+@blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def update_instrument(body, instrument_id):
     db = get_session()

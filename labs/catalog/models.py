@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, Numeric, String, Table, Time
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labs.accounts.models import User
@@ -75,6 +75,7 @@ class Closure(Base):
 
 class Instrument(Base):
     __tablename__ = "instruments"
+    __table_args__ = (Index("uq_instruments_lab_id_code", "lab_id", "code", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)

@@ -28,6 +28,27 @@ def test_fee_is_hours_pro_rata_plus_batches_from_the_schedule(world, start, end,
     assert r.json["fee"] == expected
 
 
+def test_the_highest_rates_for_a_whole_day_and_1000_batches_are_stored_to_the_fen(world):
+    _, admin = world.user("admin")
+    _, alice = world.user("enterprise", enterprise=0)
+    rates = {"fee_per_hour": "99999999.99", "fee_per_batch": "99999999.99"}
+    r = world.client.post("/api/v1/labs", json={"code": "DEAR", "name": "EMC", "discipline": "EMC",
+                                                "max_duration_minutes": 1440, **rates,
+                                                "hours": [{"weekday": d, "opens": "00:00", "closes": "23:59"}
+                                                          for d in range(7)]}, headers=world.token(admin))
+    assert r.status_code == 201, r.json
+    too_dear = world.client.post("/api/v1/labs", json={"code": "DEARER", "name": "EMC", "discipline": "EMC",
+                                                       "fee_per_hour": "100000000"}, headers=world.token(admin))
+    assert too_dear.status_code == 422 and "fee_per_hour" in too_dear.json["errors"]
+    day = working_wednesdays(1)
+    r = world.client.post("/api/v1/bookings", json=booking_body(r.json["id"], day, 0, 23.5, batches=1000),
+                          headers=world.token(alice))
+    assert r.status_code == 201, r.json
+    assert r.json["fee"] == "102349999989.77"  # (23.5 + 1000) x 99,999,999.99 = ...989.765, half up
+    stored = world.client.get(f"/api/v1/bookings/{r.json['id']}", headers=world.token(alice)).json
+    assert stored["fee"] == "102349999989.77"
+
+
 def test_public_benefit_lab_charges_nothing(world):
     _, alice = world.user("enterprise", enterprise=0)
     lab = world.lab(public_benefit=True, fee_per_hour="100.00", fee_per_batch="50.00")

@@ -32,3 +32,16 @@ def test_overlapping_booking_is_refused_with_409_and_back_to_back_is_allowed(wor
     assert len(r.json["conflicts"]) == 1 and r.json["conflicts"][0]["bay"] == 1
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, day, 11, 12), headers=world.token(bob))
     assert r.status_code == 201, r.json
+
+
+def test_a_nul_character_anywhere_in_a_request_is_refused_with_422_naming_the_field(world):
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab()
+    r = world.client.post("/api/v1/auth/token", json={"email": "alice\x00@example.com", "password": "x"})
+    assert r.status_code == 422 and r.json["errors"] == {"email": ["a NUL character is not allowed"]}
+    body = booking_body(lab, next_working_day(), contact_name="Zhang\x00", instrument_ids=["\x00"])
+    r = world.client.post("/api/v1/bookings", json=body, headers=world.token(alice))
+    assert r.status_code == 422 and set(r.json["errors"]) == {"contact_name", "instrument_ids.0"}
+    assert world.client.get("/api/v1/bookings?status=approved\x00", headers=world.token(alice)).status_code == 422
+    assert world.client.get("/api/v1/me", headers={"Authorization": "Bearer abc\x00"}).status_code == 401
+    assert world.client.get("/api/v1/bookings", headers=world.token(alice)).json == []

@@ -247,3 +247,22 @@ def test_booking_in_a_year_without_holiday_data_is_accepted_on_a_weekday(world):
     saturday = day + dt.timedelta(days=3)
     errors = _refused(world, headers, booking_body(lab, saturday))
     assert "opening hours" in errors["starts_at"][0]
+
+
+def test_an_instrument_code_is_taken_once_per_lab_and_a_second_is_refused_with_409(world):
+    manager_id, manager = world.user("lab_manager")
+    headers = world.token(manager)
+    lab, other_lab = world.lab(manager_ids=[manager_id]), world.lab(manager_ids=[manager_id])
+    gauge = {"code": "TQ-1", "name": "torque meter", "calibration_valid_until": "2030-01-01"}
+    first = world.client.post(f"/api/v1/labs/{lab}/instruments", json=gauge, headers=headers)
+    assert first.status_code == 201
+    again = world.client.post(f"/api/v1/labs/{lab}/instruments", json={**gauge, "name": "another"}, headers=headers)
+    assert again.status_code == 409 and "already has an instrument TQ-1" in again.json["detail"]
+    assert world.client.post(f"/api/v1/labs/{other_lab}/instruments", json=gauge, headers=headers).status_code == 201
+    second = world.client.post(f"/api/v1/labs/{lab}/instruments", json={**gauge, "code": "TQ-2"}, headers=headers).json
+    r = world.client.patch(f"/api/v1/instruments/{second['id']}", json={"code": "TQ-1"}, headers=headers)
+    assert r.status_code == 409
+    assert world.client.patch(f"/api/v1/instruments/{first.json['id']}", json={"code": "TQ-1", "name": "renamed"},
+                              headers=headers).status_code == 200
+    codes = sorted(i["code"] for i in world.client.get(f"/api/v1/labs/{lab}").json["instruments"])
+    assert codes == ["TQ-1", "TQ-2"]
