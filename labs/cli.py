@@ -17,13 +17,13 @@ def _app():
     return create_app()
 
 
-def upgrade(app) -> None:
+def upgrade(app, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = app.extensions["labs.engine"]
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, revision)
 
 
 @click.group()

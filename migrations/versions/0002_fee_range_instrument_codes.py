@@ -15,15 +15,15 @@ depends_on = None
 
 def upgrade() -> None:
     # A fee of 24 hours and 1000 batches at the highest rates (each < 10**8) is about 10**11, which
-    # NUMERIC(12, 2) cannot hold. SQLite does not enforce a NUMERIC's precision: nothing to change there.
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column('bookings', 'fee', type_=sa.Numeric(precision=14, scale=2),
-                        existing_type=sa.Numeric(precision=12, scale=2), existing_nullable=False)
+    # NUMERIC(12, 2) cannot hold. (SQLite does not enforce the precision; the declared type follows.)
+    with op.batch_alter_table('bookings') as batch_op:
+        batch_op.alter_column('fee', type_=sa.Numeric(precision=14, scale=2),
+                              existing_type=sa.Numeric(precision=12, scale=2), existing_nullable=False)
     op.create_index('uq_instruments_lab_id_code', 'instruments', ['lab_id', 'code'], unique=True)
 
 
 def downgrade() -> None:
     op.drop_index('uq_instruments_lab_id_code', table_name='instruments')
-    if op.get_bind().dialect.name == "postgresql":
-        op.alter_column('bookings', 'fee', type_=sa.Numeric(precision=12, scale=2),
-                        existing_type=sa.Numeric(precision=14, scale=2), existing_nullable=False)
+    with op.batch_alter_table('bookings') as batch_op:
+        batch_op.alter_column('fee', type_=sa.Numeric(precision=12, scale=2),
+                              existing_type=sa.Numeric(precision=14, scale=2), existing_nullable=False)
