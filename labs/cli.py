@@ -86,8 +86,9 @@ def scheduler():
     import logging
     from booking.jobs import JOBS
     from labs import scheduler as sched
+    from labs.notify import send_pending_mail
     logging.basicConfig(level=logging.INFO)
-    sched.run(_app(), JOBS)
+    sched.run(_app(), JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
 
 
 @main.command()

@@ -1,7 +1,9 @@
-"""In-app notifications, and e-mail when SMTP is configured.
+"""In-app notifications, and e-mail of them when SMTP is configured.
 
-Mail is queued on the session and sent only after its transaction commits: a rolled-back booking
-must not announce itself, and a slow SMTP server must not hold the transaction's row locks.
+A notification row is the record and the outbox at once: it commits (or rolls back) with the
+change it announces, and `send_pending_mail`, a job of `labs scheduler`, mails the new ones. So a
+rolled-back change announces nothing, and a slow or unreachable mail server never delays a
+request or holds its locks.
 """
 from __future__ import annotations
 
@@ -10,14 +12,18 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
-from flask import current_app, has_app_context
-from sqlalchemy import ForeignKey, String, Text, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from flask import current_app
+from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from labs.accounts.models import User
 from labs.db import Base, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
+
+MAIL_ATTEMPTS = 5  # then the notice stays in the app only
+MAIL_WINDOW = dt.timedelta(days=1)  # older notices are not mailed (e.g. when SMTP is configured late)
+MAIL_BATCH = 200
 
 
 class Notification(Base):
@@ -29,12 +35,15 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    user: Mapped[User] = relationship()
 
 
 def notify(session: Session, users: list[User], subject: str, body: str) -> None:
     for user in users:
         session.add(Notification(user_id=user.id, subject=subject, body=body))
-        _queue_mail(session, user.email, subject, body)
 
 
 def notify_enterprise(session: Session, enterprise_id: int, subject: str, body: str) -> None:
@@ -42,42 +51,35 @@ def notify_enterprise(session: Session, enterprise_id: int, subject: str, body: 
     notify(session, list(members), subject, body)
 
 
-_OUTBOX = "labs.notify.outbox"
-
-
-def _queue_mail(session: Session, to: str, subject: str, body: str) -> None:
-    if not has_app_context() or not current_app.config.get("SMTP_HOST"):
-        return
+def send_pending_mail(session: Session, now: dt.datetime | None = None) -> int:
+    """Scheduled: mail the notifications not mailed yet, over one SMTP connection; returns how many
+    went out. A failed attempt is counted and retried on the next run, at most MAIL_ATTEMPTS times."""
     config = current_app.config
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = config["MAIL_FROM"], to, subject
-    msg.set_content(body)
-    # The server is captured now: the commit may happen where no app context is pushed.
-    session.info.setdefault(_OUTBOX, []).append((config["SMTP_HOST"], config["SMTP_PORT"], msg))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_queued_mail(session: Session) -> None:
-    for host, port, msg in session.info.pop(_OUTBOX, []):
-        try:
-            with smtplib.SMTP(host, port, timeout=10) as smtp:
+    if not config.get("SMTP_HOST"):
+        return 0
+    now = now or utcnow()
+    pending = session.scalars(select(Notification).join(Notification.user).where(
+        Notification.mailed_at.is_(None), Notification.mail_attempts < MAIL_ATTEMPTS,
+        Notification.created_at > now - MAIL_WINDOW, User.active)
+        .order_by(Notification.id).limit(MAIL_BATCH).with_for_update(skip_locked=True, of=Notification)).all()
+    if not pending:
+        return 0
+    for notice in pending:
+        notice.mail_attempts += 1  # a run that fails counts against every notice it was to send
+    sent = 0
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
+            for notice in pending:
+                msg = EmailMessage()
+                msg["From"], msg["To"], msg["Subject"] = config["MAIL_FROM"], notice.user.email, notice.subject
+                msg.set_content(notice.body)
                 smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException):
-            # The in-app notification is the record; a mail outage must not fail a committed change.
-            log.exception("could not send mail to %s", msg["To"])
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_queued_mail(session: Session) -> None:
-    session.info.pop(_OUTBOX, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _drop_mail_of_ended_transaction(session: Session, transaction) -> None:
-    # Session.close() ends an uncommitted transaction without an after_rollback event; after a
-    # commit the outbox is already empty. Savepoints ending are not the unit of work ending.
-    if transaction.parent is None:
-        session.info.pop(_OUTBOX, None)
+                notice.mailed_at = utcnow()
+                sent += 1
+    except (OSError, smtplib.SMTPException):
+        log.exception("mail server %s:%s: %d of %d notices sent", config["SMTP_HOST"], config["SMTP_PORT"],
+                      sent, len(pending))
+    return sent
 
 
 def notifications_for(session: Session, user: User, limit: int = 100) -> list[Notification]:

@@ -9,15 +9,15 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from booking import service
 from booking.models import Booking
 from booking.service import BookingRequest
 from labs.accounts.models import Enterprise, User
 from labs.catalog.models import Lab
-from labs.db import normalise_url, session_scope
-from labs.notify import Notification
+from labs.db import session_scope, utcnow
+from labs.notify import MAIL_ATTEMPTS, Notification, send_pending_mail
 from tests.booking.support import UTC, act, book_at, local, working_wednesdays
 from tests.conftest import booking_body
 
@@ -124,15 +124,12 @@ def test_monthly_usage_matches_a_hand_computed_month(world, app):
 # --- e-mail ---------------------------------------------------------------------------------------------
 
 class Mailbox:
-    """Collects what the SMTP server receives; `on_receive` runs while the sender waits for the 250."""
+    """Collects what the SMTP server receives."""
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
-        self.on_receive = None
 
     async def handle_DATA(self, server, session, envelope):
-        if self.on_receive is not None:
-            self.on_receive()
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
@@ -153,30 +150,25 @@ def mailbox(app):
     controller.stop()
 
 
-def test_booking_notice_is_mailed_once_the_booking_is_committed(world, app, mailbox):
+def _mail_job(app, now: dt.datetime | None = None) -> int:
+    """The scheduler's job, run as `labs scheduler` runs it: in its own unit of work."""
+    with app.app_context(), session_scope(app) as s:
+        return send_pending_mail(s, now)
+
+
+def test_booking_notice_is_mailed_by_the_scheduler_once(world, app, mailbox):
     _, alice = world.user("enterprise", enterprise=0)
     lab = world.lab(approval_mode="instant")
-    # A separate connection sees only committed rows: what a reader of the mail would find.
-    reader = create_engine(normalise_url(app.config["DATABASE_URL"]))
-    seen: list[int] = []
-
-    def count_committed_bookings():
-        with reader.connect() as conn:
-            seen.append(conn.scalar(select(func.count()).select_from(Booking)))
-
-    mailbox.on_receive = count_committed_bookings
-    try:
-        r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)),
-                              headers=world.token(alice))
-    finally:
-        reader.dispose()
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)),
+                          headers=world.token(alice))
     assert r.status_code == 201, r.json
-    assert len(mailbox.messages) == 1
+    assert mailbox.messages == []  # the request itself never waits for a mail server
+    assert _mail_job(app) == 1
     mail = mailbox.messages[0]
     assert mail["To"] == alice and mail["From"] == "labs@bureau.example"
     assert mail["Subject"].startswith("预约已批准 Booking approved")
     assert f"Booking #{r.json['id']}" in mail.get_content()
-    assert seen == [1]
+    assert _mail_job(app) == 0 and len(mailbox.messages) == 1  # a second run sends nothing again
 
 
 def _request(lab: int) -> BookingRequest:
@@ -189,38 +181,51 @@ def _request(lab: int) -> BookingRequest:
 def test_rolled_back_unit_of_work_sends_no_mail(world, app, mailbox):
     _, alice = world.user("enterprise", enterprise=0)
     lab = world.lab(approval_mode="instant")
-    make_session = app.extensions["labs.sessionmaker"]
     with app.app_context():
-        session = make_session()
-        actor = session.scalar(select(User).where(User.email == alice))
-        service.request_booking(session, actor, _request(lab))
-        session.rollback()
-        session.commit()  # the next transaction of the same session must not carry the old mail
-        session.close()
-
-        session = make_session()  # closed without commit, as a failed request's session is
-        service.request_booking(session, session.scalar(select(User).where(User.email == alice)), _request(lab))
-        session.close()
-        session.commit()
-
         with pytest.raises(RuntimeError), session_scope(app) as s:
             service.request_booking(s, s.scalar(select(User).where(User.email == alice)), _request(lab))
             raise RuntimeError("something after the booking failed")
-        assert mailbox.messages == []
+        session = app.extensions["labs.sessionmaker"]()  # closed without commit, as a failed request's is
+        service.request_booking(session, session.scalar(select(User).where(User.email == alice)), _request(lab))
+        session.close()
+    assert _mail_job(app) == 0 and mailbox.messages == []
+    with app.app_context(), session_scope(app) as s:
+        assert s.scalar(select(func.count()).select_from(Booking)) == 0
+        service.request_booking(s, s.scalar(select(User).where(User.email == alice)), _request(lab))
+    assert _mail_job(app) == 1 and [m["To"] for m in mailbox.messages] == [alice]
 
-        with session_scope(app) as s:
-            assert s.scalar(select(func.count()).select_from(Booking)) == 0
-            service.request_booking(s, s.scalar(select(User).where(User.email == alice)), _request(lab))
-    assert [m["To"] for m in mailbox.messages] == [alice]
 
-
-def test_unreachable_mail_server_does_not_undo_the_booking(world, app):
+def test_unreachable_mail_server_keeps_the_booking_and_the_notice_is_mailed_when_it_is_back(world, app):
     _, alice = world.user("enterprise", enterprise=0)
     lab = world.lab(approval_mode="instant")
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nothing listens there
     headers = world.token(alice)
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)), headers=headers)
     assert r.status_code == 201, r.json
+    assert _mail_job(app) == 0
     assert world.client.get(f"/api/v1/bookings/{r.json['id']}", headers=headers).json["status"] == "approved"
     with app.app_context(), session_scope(app) as s:
-        assert s.scalar(select(func.count()).select_from(Notification)) == 1
+        notice = s.scalars(select(Notification)).one()
+        assert (notice.mailed_at, notice.mail_attempts) == (None, 1)
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=app.config["SMTP_PORT"])
+    controller.start()
+    try:
+        assert _mail_job(app) == 1
+    finally:
+        controller.stop()
+    assert [m["To"] for m in box.messages] == [alice]
+
+
+def test_notices_past_their_attempts_or_older_than_a_day_are_not_mailed(world, app, mailbox):
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(approval_mode="instant")
+    for hour in (9, 12):
+        r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1), hour, hour + 1),
+                              headers=world.token(alice))
+        assert r.status_code == 201, r.json
+    with app.app_context(), session_scope(app) as s:
+        first, second = s.scalars(select(Notification).order_by(Notification.id)).all()
+        first.mail_attempts = MAIL_ATTEMPTS
+    assert _mail_job(app, now=utcnow() + dt.timedelta(days=2)) == 0  # both too old by then
+    assert _mail_job(app) == 1 and len(mailbox.messages) == 1  # the second; the first gave up
