@@ -96,7 +96,8 @@ def _calendar_note(first: dt.date, last: dt.date) -> str | None:
     if not years:
         return None
     return (f"the national holiday calendar for {', '.join(map(str, years))} is not known yet: "
-            "only weekends are treated as non-working days")
+            "the statutory holidays the law fixes and weekends are non-working days; that year's "
+            "bridged days and make-up working days are not")
 
 
 def week_overview(session: Session, monday: dt.date) -> dict:

@@ -1,14 +1,19 @@
 """Working days after the national holiday calendar, including weekend make-up working days (调休).
 
 chinese-calendar knows the years the State Council has published. For a year it does not cover we
-fall back to Monday-Friday and say so (`covered` is False), rather than fail.
+fall back, and say so (`covered` is False), rather than fail: the days off that the law itself fixes
+(全国年节及纪念日放假办法, as amended in 2024: New Year's Day, New Year's Eve and the first three
+days of the lunar year, Qingming, 1-2 May, the Dragon Boat and Mid-Autumn festivals, 1-3 October)
+and weekends are off; the make-up working days and bridged days of that year's schedule are unknown.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import chinese_calendar
+from lunardate import LunarDate
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,27 @@ def day_kind(day: dt.date) -> DayKind:
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
-        return DayKind(working=day.weekday() < 5, holiday_name=None, covered=False)
+        name = statutory_days(day.year).get(day)
+        return DayKind(working=day.weekday() < 5 and name is None, holiday_name=name, covered=False)
     return DayKind(working=not on_holiday, holiday_name=name, covered=True)
+
+
+@functools.lru_cache(maxsize=64)
+def statutory_days(year: int) -> dict[dt.date, str]:
+    """The days off the law fixes in `year` (since 2025), named as chinese-calendar names them."""
+    days = {dt.date(year, 1, 1): "New Year's Day", dt.date(year, 5, 1): "Labour Day",
+            dt.date(year, 5, 2): "Labour Day"}
+    days |= {dt.date(year, 10, d): "National Day" for d in (1, 2, 3)}
+    days |= {day: "Tomb-sweeping Day" for day, term in
+             chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10)) if term == "清明"}
+    try:
+        lunar_new_year = LunarDate(year, 1, 1).to_solar_date()
+        days |= {lunar_new_year + dt.timedelta(days=d): "Spring Festival" for d in (-1, 0, 1, 2)}
+        days[LunarDate(year, 5, 5).to_solar_date()] = "Dragon Boat Festival"
+        days[LunarDate(year, 8, 15).to_solar_date()] = "Mid-autumn Festival"
+    except ValueError:  # lunardate knows 1900-2099; later years keep the Gregorian dates only
+        pass
+    return days
 
 
 def add_working_days(start: dt.date, n: int) -> dt.date:

@@ -2,7 +2,7 @@
 
 Translations: message ids are English; after changing texts run
     pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs
-    pybabel update -i labs/translations/messages.pot -d labs/translations --no-fuzzy-matching --no-wrap
+    pybabel update -i labs/translations/messages.pot -d labs/translations --no-fuzzy-matching --no-wrap --ignore-obsolete
     pybabel compile -d labs/translations
 and commit the .po and .mo files (a fresh clone needs no build step).
 """

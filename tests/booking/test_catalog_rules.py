@@ -217,20 +217,22 @@ def test_makeup_working_saturday_opens_with_working_day_hours(world):
         (local(saturday, 8), local(saturday, 18))]
 
 
-def test_availability_for_a_year_without_holiday_data_falls_back_to_weekends_and_says_so(world):
+def test_availability_for_a_year_without_holiday_data_falls_back_to_the_law_and_weekends_and_says_so(world):
     lab = world.lab(hours=WEEKDAYS_8_TO_18)
     year = _first_uncovered_year()
     first, last = dt.date(year - 1, 12, 28), dt.date(year, 1, 10)
     r = world.client.get(f"/api/v1/labs/{lab}/availability", query_string={"from": first, "to": last})
     assert r.status_code == 200, r.json
     assert str(year) in r.json["calendar_note"] and str(year - 1) not in r.json["calendar_note"]
-    assert "weekends" in r.json["calendar_note"]
+    assert "statutory holidays" in r.json["calendar_note"] and "weekends" in r.json["calendar_note"]
     for shown in r.json["days"]:
         day = dt.date.fromisoformat(shown["date"])
         assert shown["calendar_covered"] is (day.year < year)
         if day.year == year:
-            assert shown["working_day"] is (day.weekday() < 5) and shown["holiday"] is None
-            assert bool(shown["open"]) is (day.weekday() < 5)
+            new_year = day == dt.date(year, 1, 1)  # fixed by law, whatever the year's schedule says
+            assert shown["working_day"] is (day.weekday() < 5 and not new_year)
+            assert shown["holiday"] == ("New Year's Day" if new_year else None)
+            assert bool(shown["open"]) is shown["working_day"]
     r = world.client.get(f"/api/v1/labs/{lab}/availability",
                          query_string={"from": dt.date(year - 1, 6, 1), "to": dt.date(year - 1, 6, 30)})
     assert r.json["calendar_note"] is None

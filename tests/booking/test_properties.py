@@ -10,6 +10,7 @@ import random
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from booking import domain
 from labs.catalog.domain import Hours, open_intervals, subtract, within_opening
-from labs.workdays import add_working_days, day_kind, uncovered_years
+from labs.workdays import add_working_days, day_kind, statutory_days, uncovered_years
 
 UTC = dt.timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -207,12 +208,29 @@ def test_fee_is_hours_pro_rata_plus_batches_and_zero_in_public_benefit_labs(per_
 # --- working days -----------------------------------------------------------------------------------
 
 @given(st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2100, 12, 31)))
-def test_years_the_calendar_does_not_cover_fall_back_to_weekends(day):
+def test_years_the_calendar_does_not_cover_fall_back_to_the_statutory_days_and_weekends(day):
     kind = day_kind(day)
     assert not kind.covered
-    assert kind.working == (day.weekday() < 5)
-    assert kind.holiday_name is None
+    statutory = statutory_days(day.year)
+    assert kind.holiday_name == statutory.get(day)
+    assert kind.working == (day.weekday() < 5 and day not in statutory)
     assert uncovered_years(day, day) == [day.year]
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_days_the_law_fixes_are_holidays_in_every_published_schedule_since_the_2024_amendment(year):
+    days = statutory_days(year)
+    assert len(days) == 13  # 1 + 4 + 1 + 2 + 1 + 1 + 3 days, by the amended rules
+    assert [d for d in days if chinese_calendar.is_workday(d)] == []
+
+
+def test_the_2027_statutory_days_as_worked_out_by_hand():
+    # Lunar new year 2027-02-06 (eve 02-05), Qingming 04-05, Duanwu 06-09, Mid-Autumn 09-15.
+    assert sorted(statutory_days(2027)) == [
+        dt.date(2027, 1, 1), dt.date(2027, 2, 5), dt.date(2027, 2, 6), dt.date(2027, 2, 7), dt.date(2027, 2, 8),
+        dt.date(2027, 4, 5), dt.date(2027, 5, 1), dt.date(2027, 5, 2), dt.date(2027, 6, 9), dt.date(2027, 9, 15),
+        dt.date(2027, 10, 1), dt.date(2027, 10, 2), dt.date(2027, 10, 3)]
+    assert not day_kind(dt.date(2027, 1, 1)).working  # a Friday: closed by law, not a working day
 
 
 @given(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2031, 12, 31)), st.integers(0, 30))
