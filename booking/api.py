@@ -6,8 +6,10 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
+from flask import request, url_for
+
 from booking import availability as avail
-from booking import domain, service, stats
+from booking import calendar, domain, service, stats
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
 from labs.api import Blueprint, CalendarDate, Id, Moment, Money
@@ -316,6 +318,34 @@ def leave_waitlist(entry_id):
     entry = service.leave_waitlist(db, current_user(), entry_id)
     db.commit()
     return entry
+
+
+class FeedOut(ma.Schema):
+    url = ma.fields.Url(metadata={"description": "iCalendar feed; the address is the secret, keep it so"})
+
+
+@blp.route("/labs/<int:lab_id>/calendar-feed", methods=["GET", "POST"])
+@blp.response(200, FeedOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def lab_calendar_feed(lab_id):
+    """The lab's calendar feed address, for its managers; POST makes a new one and the old stops working."""
+    db = get_session()
+    token = calendar.lab_feed_token(db, current_user(), lab_id, renew=request.method == "POST")
+    db.commit()
+    return {"url": url_for("feeds.lab_feed", token=token, _external=True)}
+
+
+@blp.route("/me/calendar-feed", methods=["GET", "POST"])
+@blp.response(200, FeedOut)
+@blp.errors(401, 403)
+@blp.doc(security=BEARER)
+def enterprise_calendar_feed():
+    """The calendar feed address of the caller's enterprise; POST makes a new one and the old stops working."""
+    db = get_session()
+    token = calendar.enterprise_feed_token(db, current_user(), renew=request.method == "POST")
+    db.commit()
+    return {"url": url_for("feeds.enterprise_feed", token=token, _external=True)}
 
 
 @blp.route("/approvals", methods=["GET"])

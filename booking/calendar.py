@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from booking import domain
 from booking.models import Booking
-from labs.accounts.models import Enterprise
+from booking.service import get_lab, manages
+from labs import audit
+from labs.accounts.models import Enterprise, User
+from labs.accounts.service import new_calendar_token, require_role
 from labs.catalog.models import Lab
-from labs.errors import NotFound
+from labs.errors import Forbidden, NotFound
 
 FEED_PAST = dt.timedelta(days=90)
 
@@ -54,3 +57,27 @@ def enterprise_feed(session: Session, token: str, now: dt.datetime) -> bytes:
     if enterprise is None:
         raise NotFound("no such calendar")
     return _feed(enterprise.name, _bookings(session, Booking.enterprise_id == enterprise.id, now=now), False)
+
+
+# A feed's address is a secret that calendar programs keep: when it leaks (a colleague leaves, a
+# link is shared), a new one is made and the old stops working at once. The audit log records the
+# renewal, never a token.
+
+def lab_feed_token(session: Session, actor: User | None, lab_id: int, renew: bool = False) -> str:
+    actor = require_role(actor, "admin", "lab_manager")
+    lab = get_lab(session, lab_id)
+    if not manages(actor, lab):
+        raise Forbidden(f"you do not manage lab {lab.code}")
+    if renew:
+        lab.calendar_token = new_calendar_token()
+        audit.record(session, actor.id, "lab.feed_renewed", "lab", lab.id, None, None)
+    return lab.calendar_token
+
+
+def enterprise_feed_token(session: Session, actor: User | None, renew: bool = False) -> str:
+    actor = require_role(actor, "enterprise")
+    enterprise = actor.enterprise
+    if renew:
+        enterprise.calendar_token = new_calendar_token()
+        audit.record(session, actor.id, "enterprise.feed_renewed", "enterprise", enterprise.id, None, None)
+    return enterprise.calendar_token

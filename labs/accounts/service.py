@@ -41,13 +41,18 @@ def require_role(actor: User | None, *roles: str) -> User:
     return actor
 
 
+def new_calendar_token() -> str:
+    """The secret in a calendar feed's address: 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
 def get_or_create_enterprise(session: Session, credit_code: str, name: str | None) -> Enterprise:
     code = validate_credit_code(credit_code)
     enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
     if enterprise is None:
         if not name:
             raise Invalid("a new enterprise needs a name", {"enterprise_name": ["required for a new enterprise"]})
-        enterprise = Enterprise(credit_code=code, name=name, calendar_token=secrets.token_urlsafe(24))
+        enterprise = Enterprise(credit_code=code, name=name, calendar_token=new_calendar_token())
         session.add(enterprise)
         session.flush()
     return enterprise

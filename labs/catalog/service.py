@@ -3,7 +3,6 @@ manager manages the labs assigned to them."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from labs import audit
 from labs.accounts.models import User
-from labs.accounts.service import require_role
+from labs.accounts.service import new_calendar_token, require_role
 from labs.catalog.models import Closure, Instrument, Lab, OpeningHours
 from labs.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -63,7 +62,7 @@ def create_lab(session: Session, actor: User | None, data: dict) -> Lab:
     _check(data)
     if session.scalar(select(Lab.id).where(Lab.code == data["code"])) is not None:
         raise Conflict(f"a lab with code {data['code']} exists")
-    lab = Lab(**{k: v for k, v in data.items() if k in LAB_FIELDS}, calendar_token=secrets.token_urlsafe(24))
+    lab = Lab(**{k: v for k, v in data.items() if k in LAB_FIELDS}, calendar_token=new_calendar_token())
     lab.hours = [OpeningHours(**h) for h in data.get("hours", [])]
     lab.instruments = [Instrument(**i) for i in data.get("instruments", [])]
     lab.managers = _managers(session, data.get("manager_ids", []))

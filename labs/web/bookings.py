@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from booking import service
+from booking import calendar, service
 from booking.api import BookingIn, SeriesIn
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
@@ -159,6 +159,24 @@ def documents_delivered(booking_id: int):
     except Conflict as exc:
         db.rollback()
         flash(exc.detail, "error")
+    return redirect(url_for("bookings.mine"))
+
+
+@blp.post("/labs/<int:lab_id>/calendar/feed")
+def renew_lab_feed(lab_id: int):
+    db = get_session()
+    calendar.lab_feed_token(db, current_user(), lab_id, renew=True)
+    db.commit()
+    flash(_("The calendar feed has a new address; the old one no longer works."), "info")
+    return redirect(url_for("bookings.lab_calendar", lab_id=lab_id))
+
+
+@blp.post("/bookings/feed")
+def renew_enterprise_feed():
+    db = get_session()
+    calendar.enterprise_feed_token(db, current_user(), renew=True)
+    db.commit()
+    flash(_("The calendar feed has a new address; the old one no longer works."), "info")
     return redirect(url_for("bookings.mine"))
 
 

@@ -292,6 +292,19 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("booking.leave_waitlist", "DELETE", None): Case(
         lambda sc, r: (f"/api/v1/waitlist/{sc.new_waitlist_entry()}", None),
         expect(403, anonymous=401, owner=200, other=404)),
+    # Renewing a feed's address last: the rows above use the addresses the scene started with.
+    ("booking.lab_calendar_feed", "GET", None): Case(lambda sc, r: (f"/api/v1/labs/{sc.lab}/calendar-feed", None),
+                                                     MANAGES_LAB),
+    ("booking.lab_calendar_feed", "POST", None): Case(lambda sc, r: (f"/api/v1/labs/{sc.lab}/calendar-feed", None),
+                                                      MANAGES_LAB),
+    ("booking.enterprise_calendar_feed", "GET", None): Case(lambda sc, r: ("/api/v1/me/calendar-feed", None),
+                                                            expect(403, anonymous=401, owner=200, other=200)),
+    ("booking.enterprise_calendar_feed", "POST", None): Case(lambda sc, r: ("/api/v1/me/calendar-feed", None),
+                                                             expect(403, anonymous=401, owner=200, other=200)),
+    ("bookings.renew_lab_feed", "POST", None): Case(lambda sc, r: (f"/labs/{sc.lab}/calendar/feed", {}),
+                                                    PAGE_CHANGES_LAB),
+    ("bookings.renew_enterprise_feed", "POST", None): Case(lambda sc, r: ("/bookings/feed", {}),
+                                                           expect(403, anonymous=LOGIN, owner=302, other=302)),
     ("booking.approval_queue", "GET", None): Case(
         lambda sc, r: ("/api/v1/approvals", None),
         expect(403, anonymous=401, admin=200, manager=200, other_manager=200)),

@@ -15,6 +15,7 @@ from booking import service
 from booking.models import Booking
 from booking.service import BookingRequest
 from labs.accounts.models import Enterprise, User
+from labs.audit import AuditEntry
 from labs.catalog.models import Lab
 from labs.db import session_scope, utcnow
 from labs.notify import MAIL_ATTEMPTS, Notification, send_pending_mail
@@ -229,3 +230,34 @@ def test_notices_past_their_attempts_or_older_than_a_day_are_not_mailed(world, a
         first.mail_attempts = MAIL_ATTEMPTS
     assert _mail_job(app, now=utcnow() + dt.timedelta(days=2)) == 0  # both too old by then
     assert _mail_job(app) == 1 and len(mailbox.messages) == 1  # the second; the first gave up
+
+
+def test_a_new_feed_address_replaces_the_old_one_at_once_and_the_audit_keeps_no_token(world, app):
+    manager_id, manager = world.user("lab_manager")
+    _, other_manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    _, alice_colleague = world.user("enterprise", enterprise=0)
+    _, bob = world.user("enterprise", enterprise=1)
+    lab = world.lab(manager_ids=[manager_id])
+    for url, owner, stranger in ((f"/api/v1/labs/{lab}/calendar-feed", manager, other_manager),
+                                 ("/api/v1/me/calendar-feed", alice, None)):
+        headers = world.token(owner)
+        old = world.client.get(url, headers=headers).json["url"]
+        assert world.client.get(old.removeprefix("http://localhost")).status_code == 200
+        if stranger:
+            assert world.client.post(url, headers=world.token(stranger)).status_code == 403
+        r = world.client.post(url, headers=headers)
+        assert r.status_code == 200
+        new = r.json["url"]
+        assert new != old and world.client.get(url, headers=headers).json["url"] == new
+        assert world.client.get(old.removeprefix("http://localhost")).status_code == 404
+        assert world.client.get(new.removeprefix("http://localhost")).status_code == 200
+        audit = world.client.get("/api/v1/audit", headers=world.token(world.user("admin")[1])).json
+        assert not any(new.rsplit("/", 1)[1].removesuffix(".ics") in str(entry) for entry in audit)
+    # The enterprise's address is shared by its members, and another enterprise's is its own.
+    mine = world.client.get("/api/v1/me/calendar-feed", headers=world.token(alice)).json["url"]
+    assert world.client.get("/api/v1/me/calendar-feed", headers=world.token(alice_colleague)).json["url"] == mine
+    assert world.client.get("/api/v1/me/calendar-feed", headers=world.token(bob)).json["url"] != mine
+    with app.app_context(), session_scope(app) as s:
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).where(AuditEntry.action.like("%feed_renewed")))]
+    assert sorted(actions) == ["enterprise.feed_renewed", "lab.feed_renewed"]

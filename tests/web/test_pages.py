@@ -343,3 +343,19 @@ def test_my_bookings_lists_the_waitlist_and_a_place_can_be_given_up(app, world):
     r = client.post(f"/waitlist/{entry}/leave", data={"csrf_token": csrf_token(client, "/bookings")})
     assert r.status_code == 302
     assert f'<tr id="waitlist-{entry}" data-status="withdrawn">' in client.get("/bookings").get_data(as_text=True)
+
+
+def test_the_feed_address_is_renewed_from_the_page_and_the_old_one_stops_working(app, world):
+    manager_id, manager = world.user("lab_manager")
+    _, alice = world.user("enterprise", enterprise=0)
+    lab = world.lab(manager_ids=[manager_id])
+    feed = re.compile(r'<code id="(?:lab|enterprise)-feed">http://localhost([^<]+)</code>')
+    for email, page, renew in ((manager, f"/labs/{lab}/calendar", f"/labs/{lab}/calendar/feed"),
+                               (alice, "/bookings", "/bookings/feed")):
+        client = signed_in(app, email)
+        old = feed.search(client.get(page).get_data(as_text=True)).group(1)
+        r = client.post(renew, data={"csrf_token": csrf_token(client, page)})
+        assert r.status_code == 302 and r.headers["Location"] == page
+        new = feed.search(client.get(page).get_data(as_text=True)).group(1)
+        assert new != old
+        assert client.get(old).status_code == 404 and client.get(new).status_code == 200
