@@ -46,14 +46,16 @@ def statutory_days(year: int) -> dict[dt.date, str]:
     days = {dt.date(year, 1, 1): "New Year's Day", dt.date(year, 5, 1): "Labour Day",
             dt.date(year, 5, 2): "Labour Day"}
     days |= {dt.date(year, 10, d): "National Day" for d in (1, 2, 3)}
-    days |= {day: "Tomb-sweeping Day" for day, term in
-             chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10)) if term == "清明"}
+    # The solar term and the lunar dates are known for 1900-2100 and 1900-2099; beyond those years
+    # (the API reaches 2199) only the Gregorian dates are kept.
     try:
+        days |= {day: "Tomb-sweeping Day" for day, term in
+                 chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10)) if term == "清明"}
         lunar_new_year = LunarDate(year, 1, 1).to_solar_date()
         days |= {lunar_new_year + dt.timedelta(days=d): "Spring Festival" for d in (-1, 0, 1, 2)}
         days[LunarDate(year, 5, 5).to_solar_date()] = "Dragon Boat Festival"
         days[LunarDate(year, 8, 15).to_solar_date()] = "Mid-autumn Festival"
-    except ValueError:  # lunardate knows 1900-2099; later years keep the Gregorian dates only
+    except (NotImplementedError, ValueError):
         pass
     return days
 

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
+from lunardate import LunarDate
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from booking import domain
 from labs.catalog.domain import Hours, open_intervals, subtract, within_opening
+from labs.api import LAST_DAY
 from labs.workdays import add_working_days, day_kind, statutory_days, uncovered_years
 
 UTC = dt.timezone.utc
@@ -207,7 +209,7 @@ def test_fee_is_hours_pro_rata_plus_batches_and_zero_in_public_benefit_labs(per_
 
 # --- working days -----------------------------------------------------------------------------------
 
-@given(st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2100, 12, 31)))
+@given(st.dates(min_value=dt.date(2027, 1, 1), max_value=LAST_DAY))
 def test_years_the_calendar_does_not_cover_fall_back_to_the_statutory_days_and_weekends(day):
     kind = day_kind(day)
     assert not kind.covered
@@ -215,6 +217,12 @@ def test_years_the_calendar_does_not_cover_fall_back_to_the_statutory_days_and_w
     assert kind.holiday_name == statutory.get(day)
     assert kind.working == (day.weekday() < 5 and day not in statutory)
     assert uncovered_years(day, day) == [day.year]
+    y = day.year
+    fixed = {dt.date(y, 1, 1), dt.date(y, 5, 1), dt.date(y, 5, 2), dt.date(y, 10, 1), dt.date(y, 10, 2), dt.date(y, 10, 3)}
+    assert fixed <= set(statutory) and all(d.year == y for d in statutory)
+    if y < 2100:  # 13 days, 12 when Mid-Autumn falls on 1-3 October; beyond 2099 the lunar ones are unknown
+        assert len(statutory) == 13 or (len(statutory) == 12 and statutory[LunarDate(y, 8, 15).to_solar_date()]
+                                        == "Mid-autumn Festival" and LunarDate(y, 8, 15).to_solar_date() in fixed)
 
 
 @pytest.mark.parametrize("year", [2025, 2026])
