@@ -26,6 +26,7 @@ from labs.accounts.service import create_user, issue_token
 from labs.app import create_app
 from labs.cli import upgrade
 from labs.db import normalise_url, session_scope
+from labs.workdays import day_kind
 
 DB_NAME = "labs_bench"
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -84,15 +85,26 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def open_days(first: dt.date, count: int) -> list[dt.date]:
+    """The bench labs open every day but statutory holidays: `count` such days from `first`."""
+    days, day = [], first
+    while len(days) < count:
+        if not day_kind(day).statutory_holiday:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
 def measure_scale(client, headers, monday: dt.date, repeat: int, hour_offset: int) -> tuple[float, float]:
     week = f"/api/v1/labs/1/availability?from={monday}&to={monday + dt.timedelta(days=6)}"
+    days = open_days(monday, repeat // 4 + 1)
 
     def availability(_):
         assert client.get(week).status_code == 200
 
     def create(i):
-        # Distinct free slots in lab 1: day i // 8, one hour at 10:00 + i % 8 (+ offset per phase).
-        day = monday + dt.timedelta(days=i // 4)
+        # Distinct free slots in lab 1: four half-hour slots (by i % 4) on open day i // 4, from 10:00.
+        day = days[i // 4]
         start = dt.datetime.combine(day, dt.time(10 + hour_offset + 2 * (i % 4) // 2), TZ) + dt.timedelta(minutes=30 * (i % 2))
         body = {"lab_id": 1, "starts_at": start.isoformat(), "ends_at": (start + dt.timedelta(minutes=30)).isoformat(),
                 "test_type": "bench", "sample_description": "bench", "batches": 1, "contact_name": "c",
@@ -107,9 +119,10 @@ def contended_vs_bare(app, enterprise_user_id: int, monday: dt.date, slots: int,
     """Each of `slots` slots (labs 11..30) is requested twice, from `threads` threads at once.
     Returns (rows/s through request_booking, rows/s of bare INSERTs of the winning rows, winners)."""
     requests_ = []
+    days = open_days(monday + dt.timedelta(days=7), slots // 160 + 1)
     for n in range(slots):
         lab, k = 11 + n % 20, n // 20
-        start = dt.datetime.combine(monday + dt.timedelta(days=7 + k // 8), dt.time(9 + k % 8), TZ)
+        start = dt.datetime.combine(days[k // 8], dt.time(9 + k % 8), TZ)
         req = BookingRequest(lab, start, start + dt.timedelta(hours=1), "bench", "bench", 1, "c", "13800000000")
         requests_ += [req, req]
     chunks = [requests_[i::threads] for i in range(threads)]
