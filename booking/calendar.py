@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from booking import domain
 from booking.models import Booking
-from booking.service import get_lab, manages
 from labs import audit
 from labs.accounts.models import Enterprise, User
 from labs.accounts.service import new_calendar_token, require_role
 from labs.catalog.models import Lab
-from labs.errors import Forbidden, NotFound
+from labs.catalog.service import managed_lab
+from labs.errors import NotFound
 
 FEED_PAST = dt.timedelta(days=90)
 
@@ -64,10 +64,7 @@ def enterprise_feed(session: Session, token: str, now: dt.datetime) -> bytes:
 # renewal, never a token.
 
 def lab_feed_token(session: Session, actor: User | None, lab_id: int, renew: bool = False) -> str:
-    actor = require_role(actor, "admin", "lab_manager")
-    lab = get_lab(session, lab_id)
-    if not manages(actor, lab):
-        raise Forbidden(f"you do not manage lab {lab.code}")
+    actor, lab = managed_lab(session, actor, lab_id)
     if renew:
         lab.calendar_token = new_calendar_token()
         audit.record(session, actor.id, "lab.feed_renewed", "lab", lab.id, None, None)

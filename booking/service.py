@@ -18,6 +18,7 @@ from labs.accounts.models import User
 from labs.accounts.service import require_role
 from labs.catalog.domain import Hours, within_opening
 from labs.catalog.models import Closure, Instrument, Lab
+from labs.catalog.service import get_lab, managed_lab
 from labs.db import utcnow
 from labs.errors import Conflict, Forbidden, Invalid, NotFound
 from labs.notify import notify, notify_enterprise
@@ -54,13 +55,6 @@ class BookingRequest:
         data["ends_at"] = dt.datetime.fromisoformat(data["ends_at"])
         data["instrument_ids"] = tuple(data["instrument_ids"])
         return cls(**data)
-
-
-def get_lab(session: Session, lab_id: int) -> Lab:
-    lab = session.get(Lab, lab_id)
-    if lab is None:
-        raise NotFound(f"no lab with id {lab_id}")
-    return lab
 
 
 def lab_hours(lab: Lab) -> list[Hours]:
@@ -449,10 +443,7 @@ def lapse_missing_documents(session: Session, now: dt.datetime | None = None) ->
 def lab_bookings_between(session: Session, actor: User | None, lab_id: int, start: dt.datetime,
                          end: dt.datetime) -> list[Booking]:
     """A lab's bookings in every state overlapping [start, end): the lab calendar of its managers."""
-    actor = require_role(actor, "admin", "lab_manager")
-    lab = get_lab(session, lab_id)
-    if not manages(actor, lab):
-        raise Forbidden(f"you do not manage lab {lab.code}")
+    _actor, lab = managed_lab(session, actor, lab_id)
     return list(session.scalars(select(Booking).options(selectinload(Booking.enterprise)).where(
         Booking.lab_id == lab.id, Booking.starts_at < end, Booking.ends_at > start)
         .order_by(Booking.starts_at, Booking.bay)))

@@ -8,22 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.models import Booking
-from booking.service import get_lab, lab_hours, manages
+from booking.service import lab_hours
 from labs.accounts.models import User
-from labs.accounts.service import require_role
 from labs.catalog.domain import open_intervals, subtract
 from labs.catalog.models import Closure
-from labs.errors import Forbidden
+from labs.catalog.service import managed_lab
 
 # Time counts as used once the booking was approved and not given back.
 USED = ("approved", "checked_in", "completed", "no_show")
 
 
 def monthly_usage(session: Session, actor: User | None, lab_id: int, year: int, month: int) -> dict:
-    actor = require_role(actor, "admin", "lab_manager")
-    lab = get_lab(session, lab_id)
-    if not manages(actor, lab):
-        raise Forbidden(f"you do not manage lab {lab.code}")
+    _actor, lab = managed_lab(session, actor, lab_id)
     tz = ZoneInfo(lab.timezone)
     first = dt.date(year, month, 1)
     after = dt.date(year + month // 12, month % 12 + 1, 1)

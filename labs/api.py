@@ -124,12 +124,14 @@ def _nul_fields(value, path: str = "") -> list[str]:
     """Where a NUL character hides in a JSON value (keys included)."""
     if isinstance(value, str):
         return [path or "_body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in ([f"{path}.{k}".lstrip(".")] if "\x00" in str(k) else [])
-                + _nul_fields(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{path}.{i}".lstrip("."))]
-    return []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found = []
+    for key, sub in items:
+        where = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            found.append(where)
+        found += _nul_fields(sub, where)
+    return found
 
 
 def refuse_nul():

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
 
 from labs.accounts.models import User
 from labs.db import Base, UTCDateTime, utcnow
@@ -58,7 +58,8 @@ def send_pending_mail(session: Session, now: dt.datetime | None = None) -> int:
     if not config.get("SMTP_HOST"):
         return 0
     now = now or utcnow()
-    pending = session.scalars(select(Notification).join(Notification.user).where(
+    pending = session.scalars(select(Notification).join(Notification.user)
+                              .options(contains_eager(Notification.user)).where(
         Notification.mailed_at.is_(None), Notification.mail_attempts < MAIL_ATTEMPTS,
         Notification.created_at > now - MAIL_WINDOW, User.active)
         .order_by(Notification.id).limit(MAIL_BATCH).with_for_update(skip_locked=True, of=Notification)).all()

@@ -38,6 +38,13 @@ def _require_manager(actor: User | None, lab: Lab) -> User:
     return actor
 
 
+def managed_lab(session: Session, actor: User | None, lab_id: int) -> tuple[User, Lab]:
+    """The actor and lab `lab_id`, which the actor must manage (or be an admin)."""
+    require_role(actor, "admin", "lab_manager")
+    lab = get_lab(session, lab_id)
+    return _require_manager(actor, lab), lab
+
+
 def _check(data: dict) -> None:
     errors: dict[str, list[str]] = {}
     if "timezone" in data:

@@ -121,29 +121,30 @@ def mine():
                            waitlist=service.waitlist_of(db, actor))
 
 
-@blp.post("/waitlist/<int:entry_id>/leave")
-def leave_waitlist(entry_id: int):
+def _button(call, done) -> None:
+    """A change made by a button: commit it and flash `done(result)`, or flash why it was refused."""
     db = get_session()
     try:
-        service.leave_waitlist(db, current_user(), entry_id)
+        result = call()
         db.commit()
-        flash(_("You left the waitlist."), "info")
+        flash(done(result), "info")
     except Conflict as exc:
         db.rollback()
         flash(exc.detail, "error")
+
+
+@blp.post("/waitlist/<int:entry_id>/leave")
+def leave_waitlist(entry_id: int):
+    _button(lambda: service.leave_waitlist(get_session(), current_user(), entry_id),
+            lambda _entry: _("You left the waitlist."))
     return redirect(url_for("bookings.mine"))
 
 
 @blp.post("/bookings/<int:booking_id>/<any(approve, reject, cancel):action>")
 def act(booking_id: int, action: str):
-    db = get_session()
-    try:
-        booking = service.transition(db, current_user(), booking_id, action, request.form.get("note", "")[:2000])
-        db.commit()
-        flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
-    except Conflict as exc:
-        db.rollback()
-        flash(exc.detail, "error")
+    note = request.form.get("note", "")[:2000]
+    _button(lambda: service.transition(get_session(), current_user(), booking_id, action, note),
+            lambda b: _("Booking #%(id)s is %(status)s.", id=b.id, status=STATUS[b.status]))
     back = request.form.get("back")
     return redirect(url_for(back) if back in ("bookings.mine", "bookings.approvals") else url_for("web.catalog"))
 
@@ -151,14 +152,8 @@ def act(booking_id: int, action: str):
 @blp.post("/bookings/<int:booking_id>/documents")
 def documents_delivered(booking_id: int):
     """The enterprise delivered what it committed to (容缺受理): the booking no longer lapses."""
-    db = get_session()
-    try:
-        service.submit_documents(db, current_user(), booking_id)
-        db.commit()
-        flash(_("Booking #%(id)s: documents delivered.", id=booking_id), "info")
-    except Conflict as exc:
-        db.rollback()
-        flash(exc.detail, "error")
+    _button(lambda: service.submit_documents(get_session(), current_user(), booking_id),
+            lambda _booking: _("Booking #%(id)s: documents delivered.", id=booking_id))
     return redirect(url_for("bookings.mine"))
 
 

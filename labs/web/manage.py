@@ -8,14 +8,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from booking.service import manages
 from booking.stats import monthly_usage
 from labs.accounts.auth import current_user
-from labs.accounts.service import require_role
 from labs.catalog import service
 from labs.catalog.api import ClosureIn, InstrumentIn, InstrumentPatch, LabPatch
 from labs.db import get_session, utcnow
-from labs.errors import Forbidden, NotFound
+from labs.errors import NotFound
 from labs.web.common import DomainError, domain_error_page, load, save, today
 
 blp = Blueprint("manage", __name__)
@@ -26,10 +24,8 @@ SETTINGS = ("name", "location", "bays", "fee_per_hour", "fee_per_batch", "approv
 
 
 def _managed_lab(lab_id: int):
-    db, actor = get_session(), require_role(current_user(), "admin", "lab_manager")
-    lab = service.get_lab(db, lab_id)
-    if not manages(actor, lab):
-        raise Forbidden(_("You do not manage lab %(code)s.", code=lab.code))
+    db = get_session()
+    actor, lab = service.managed_lab(db, current_user(), lab_id)
     return db, actor, lab
 
 
