@@ -17,6 +17,17 @@ def _app():
     return create_app()
 
 
+def _app_with_secret_key():
+    """The app for a long-running command, which refuses to start without a proper secret key."""
+    from labs.config import MissingSecretKey, require_secret_key
+    app = _app()
+    try:
+        require_secret_key(app.config["SECRET_KEY"])
+    except MissingSecretKey as exc:
+        raise click.ClickException(str(exc)) from None
+    return app
+
+
 def upgrade(app, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
@@ -77,6 +88,7 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
 def serve(host, port, workers):
     """Serve the web application with gunicorn worker processes."""
     from labs.server import serve as run_server
+    _app_with_secret_key()  # the workers build their own apps; this only checks the key first
     run_server(host, port, workers)
 
 
@@ -88,7 +100,7 @@ def scheduler():
     from labs import scheduler as sched
     from labs.notify import send_pending_mail
     logging.basicConfig(level=logging.INFO)
-    sched.run(_app(), JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
+    sched.run(_app_with_secret_key(), JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
 
 
 @main.command()
@@ -97,9 +109,15 @@ def scheduler():
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def demo(host, port, workers):
     """Migrate, load demo data (labs, users, bookings), print the logins, and serve."""
+    import os
+    from labs.config import SECRET_KEY_VARIABLE, demo_secret_key
     from labs.demo import seed
     from labs.server import serve as run_server
     app = _app()
+    if not os.environ.get(SECRET_KEY_VARIABLE):
+        # The workers (and the runner) read the key from the environment they inherit.
+        os.environ[SECRET_KEY_VARIABLE] = app.config["SECRET_KEY"] = demo_secret_key(app.instance_path)
+    app = _app_with_secret_key()
     upgrade(app)
     logins = seed(app)
     click.echo(f"database: {app.config['DATABASE_URL']}")

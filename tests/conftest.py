@@ -177,7 +177,7 @@ def running_server(database_url: str, tmp_path: Path, workers: int):
     port = _free_port()
     log_path = tmp_path / "server.log"
     env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
-           "LABS_SECRET_KEY": "live-server-test"}
+           "LABS_SECRET_KEY": "live-server-test-key-of-at-least-32-bytes"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port),
                                  "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)

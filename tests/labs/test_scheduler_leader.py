@@ -13,7 +13,8 @@ from tests.conftest import LABS_BIN
 
 def _start(database_url: str, tmp_path: Path, name: str):
     log = tmp_path / f"{name}.log"
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
+           "LABS_SECRET_KEY": "scheduler-test-key-of-at-least-32-bytes"}
     return subprocess.Popen([str(LABS_BIN), "scheduler"], env=env, stdout=open(log, "w"),
                             stderr=subprocess.STDOUT), log
 
