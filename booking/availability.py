@@ -83,7 +83,8 @@ def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -
             "calendar_note": _calendar_note(first, last),
             "instruments": [{"id": i.id, "code": i.code, "name": i.name,
                              "calibration_valid_until": i.calibration_valid_until,
-                             "usable_until_end": i.calibration_valid_until >= last} for i in lab.instruments],
+                             "usable_until_end": domain.calibration_covers(i.calibration_valid_until, end, tz)}
+                            for i in lab.instruments],
             "days": days}
 
 

@@ -64,6 +64,18 @@ def slot_problems(rules: SlotRules, now: dt.datetime, start: dt.datetime, end: d
     return problems
 
 
+def last_local_day(end: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The last day a slot ending at `end` touches, on the lab's calendar: the end is exclusive, so
+    a slot ending at local midnight lies wholly on the day before."""
+    return (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+
+
+def calibration_covers(valid_until: dt.date, end: dt.datetime, tz: ZoneInfo) -> bool:
+    """Whether a certificate valid until `valid_until` (a day in the lab's time zone, inclusive)
+    still holds on the last day of a slot or range ending at `end`."""
+    return valid_until >= last_local_day(end, tz)
+
+
 def _minutes(delta: dt.timedelta) -> int:
     return int(delta.total_seconds() // 60)
 

@@ -92,9 +92,9 @@ def _problems(session: Session, lab: Lab, req: BookingRequest, now: dt.datetime)
     if slot:
         errors["starts_at"] = slot
     instruments = _instruments(session, lab, req.instrument_ids, errors)
-    last_day = (req.ends_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    last_day = domain.last_local_day(req.ends_at, tz)
     for inst in instruments:
-        if inst.calibration_valid_until < last_day:
+        if not domain.calibration_covers(inst.calibration_valid_until, req.ends_at, tz):
             errors.setdefault("instrument_ids", []).append(
                 f"instrument {inst.code} ({inst.name}) is out of calibration on {last_day}: its "
                 f"certificate {inst.certificate_no or '(none)'} is valid until {inst.calibration_valid_until}")

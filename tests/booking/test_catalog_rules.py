@@ -3,6 +3,7 @@ statutory holidays, and the availability endpoint, on both backends."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
@@ -109,6 +110,34 @@ def test_instrument_out_of_calibration_at_the_slot_is_refused_naming_it_and_its_
                           headers=headers)
     assert r.status_code == 201, r.json  # valid through the last day of the slot
     assert r.json["instrument_ids"] == [ids["TQ-2"]]
+
+
+# A slot early in the morning in Shanghai lies on the day before in UTC; one in the evening in Los
+# Angeles on the day after: the certificate must hold on the slot's last day in the lab's time zone.
+@pytest.mark.parametrize("timezone, start_hour, end_hour", [("Asia/Shanghai", 6, 7.5),
+                                                            ("America/Los_Angeles", 17, 19)])
+def test_calibration_must_hold_on_the_slots_last_day_in_the_labs_time_zone(world, timezone, start_hour, end_hour):
+    headers = _enterprise(world)
+    day = working_wednesdays(1)
+    tz = ZoneInfo(timezone)
+    lab = world.lab(timezone=timezone, hours=[{"weekday": d, "opens": dt.time(6), "closes": dt.time(20)}
+                                              for d in range(7)], instruments=[
+        {"code": "OLD", "name": "expired the day before", "calibration_valid_until": day - dt.timedelta(days=1)},
+        {"code": "NEW", "name": "valid through the day", "calibration_valid_until": day}])
+    ids = {i["code"]: i["id"] for i in world.client.get(f"/api/v1/labs/{lab}").json["instruments"]}
+    at = {"starts_at": _at(day, start_hour, tz).isoformat(), "ends_at": _at(day, end_hour, tz).isoformat()}
+    errors = _refused(world, headers, booking_body(lab, day, instrument_ids=[ids["OLD"]]) | at)
+    assert list(errors) == ["instrument_ids"] and f"out of calibration on {day}" in errors["instrument_ids"][0]
+    r = world.client.post("/api/v1/bookings", json=booking_body(lab, day, instrument_ids=[ids["NEW"]]) | at,
+                          headers=headers)
+    assert r.status_code == 201, r.json
+
+    r = world.client.get(f"/api/v1/labs/{lab}/availability", query_string={"from": day, "to": day})
+    assert {i["code"]: i["usable_until_end"] for i in r.json["instruments"]} == {"OLD": False, "NEW": True}
+
+
+def _at(day: dt.date, hour: float, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(int(hour), int(round(hour % 1 * 60))), tz)
 
 
 @pytest.mark.parametrize("start, end, lab_settings, expected", [

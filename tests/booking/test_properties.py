@@ -25,6 +25,7 @@ from labs.workdays import add_working_days, day_kind, statutory_days, uncovered_
 UTC = dt.timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")  # has daylight saving time, unlike Shanghai
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 BASE = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 minutes = st.integers(min_value=0, max_value=60 * 24 * 30)
@@ -191,6 +192,17 @@ def test_slot_problems_are_empty_exactly_when_every_rule_holds(now, slot, min_m,
 def test_a_slot_that_ends_before_it_starts_has_one_clear_problem(now, slot):
     rules = domain.SlotRules(dt.timedelta(minutes=30), dt.timedelta(hours=8), dt.timedelta(days=90))
     assert domain.slot_problems(rules, now, slot[1], slot[0]) == ["the end must be after the start"]
+
+
+@pytest.mark.parametrize("end, tz, last_day", [
+    (dt.datetime(2026, 12, 2, 7, 30, tzinfo=SHANGHAI), SHANGHAI, dt.date(2026, 12, 2)),  # 12-01 in UTC
+    (dt.datetime(2026, 12, 2, 19, tzinfo=LOS_ANGELES), LOS_ANGELES, dt.date(2026, 12, 2)),  # 12-03 in UTC
+    (dt.datetime(2026, 12, 3, tzinfo=SHANGHAI), SHANGHAI, dt.date(2026, 12, 2)),  # ends at midnight
+])
+def test_calibration_must_cover_the_last_day_of_the_slot_on_the_labs_calendar(end, tz, last_day):
+    assert domain.last_local_day(end.astimezone(UTC), tz) == last_day
+    assert domain.calibration_covers(last_day, end.astimezone(UTC), tz)
+    assert not domain.calibration_covers(last_day - dt.timedelta(days=1), end.astimezone(UTC), tz)
 
 
 money = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
