@@ -79,6 +79,12 @@ def test_emb_error_of_the_pulse_method_from_counts():
     assert direct.error_pct() == pytest.approx(0.401606, abs=1e-6)
     # through a 5 A / 100 A current transformer (K_I = 20), the same counts mean m0 = 250
     assert direct.error_pct(k_i=20) == pytest.approx((250 - 4980) / 4980 * 100)
+    # through a 10 kV / 100 V voltage transformer (K_U = 100) they mean m0 = 50
+    assert direct.error_pct(k_u=100) == pytest.approx((50 - 4980) / 4980 * 100)
+    # a meter behind both (K_I = 20, K_U = 100): m0 = 60 000 000·10 / (1200·20·100) = 250; m = 249: γ = 1/249
+    transformed = PulseMeasurement(pulses=10, dut_constant=1200, reference_constant=60_000_000, dut_pulses=10,
+                                   reference_pulses=249, **counts)
+    assert transformed.error_pct(k_i=20, k_u=100) == pytest.approx(100 / 249)
 
 
 def test_emb_a_wrong_meter_constant_entered_shows_as_an_error_and_the_figure_holds(drive):

@@ -50,15 +50,37 @@ def test_decode_block_gives_only_whole_fields():
     assert FDR.decode_block(INPUT, 2, registers, "ABCD") == {"run_id": 7}
 
 
+def _frame_by_hand(text: str) -> bytes:
+    """A TMR reply built apart from devices.maps: the XOR of the text's bytes, two upper-case hex digits."""
+    check = 0
+    for byte in text.encode("ascii"):
+        check ^= byte
+    return text.encode("ascii") + b"*" + f"{check:02X}".encode("ascii") + b"\r\n"
+
+
 def test_tmr_frame_is_text_star_xor_in_hex_crlf():
     assert tmr_frame("OK") == b"OK*04\r\n"  # 'O' ^ 'K' = 0x4F ^ 0x4B
     assert tmr_unframe(b"OK*04\r\n") == "OK"
+    assert tmr_frame("ERR 6 BUSY") == b"ERR 6 BUSY*6E\r\n"  # hex digits above 9 in upper case
+    assert tmr_unframe(b"ERR 6 BUSY*6E\r\n") == "ERR 6 BUSY"
+
+
+@pytest.mark.parametrize("line", [b"ERR 6 BUSY*6e\r\n", b"J*4a\r\n"])
+def test_tmr_checksum_in_lower_case_is_rejected_even_with_the_right_value(line):
+    with pytest.raises(ChecksumError, match="upper-case"):
+        tmr_unframe(line)
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="*"), min_size=1, max_size=60))
+def test_a_tmr_reply_framed_by_hand_is_accepted(text):
+    assert tmr_frame(text) == _frame_by_hand(text)
+    assert tmr_unframe(_frame_by_hand(text)) == text
 
 
 @given(st.text(st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="*"), min_size=1, max_size=60),
        st.data())
 def test_any_single_bit_error_in_a_tmr_reply_is_rejected(text, data):
-    frame = bytearray(tmr_frame(text))
+    frame = bytearray(_frame_by_hand(text))
     position = data.draw(st.integers(0, len(frame) - 3))  # anywhere before CR LF
     frame[position] ^= 1 << data.draw(st.integers(0, 7))
     with pytest.raises(ChecksumError):
@@ -97,8 +119,10 @@ def test_tmr_command_lines_that_are_not_commands_are_refused(line, error):
 
 
 def test_tmr_identity_and_status_replies_parse_or_are_refused():
-    assert tmr_parse_identity(tmr_format_identity("TMR-7", "2.10")) == ("TMR-7", "2.10")
-    assert tmr_parse_status(tmr_format_status("FAULT", 2)) == ("FAULT", 2)
+    assert tmr_format_identity("TMR-7", "2.10") == "LABS,TMR-1,TMR-7,2.10"
+    assert tmr_parse_identity("LABS,TMR-1,TMR-7,2.10") == ("TMR-7", "2.10")
+    assert tmr_format_status("FAULT", 2) == "FAULT 2"
+    assert tmr_parse_status("FAULT 2") == ("FAULT", 2)
     assert tmr_parse_status("DONE") == ("DONE", 0)
     for bad in ("ACME,TMR-1,1,1", "LABS,TMR-1,1"):
         with pytest.raises(ValueError):
