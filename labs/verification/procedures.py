@@ -268,6 +268,7 @@ METHOD_FIELDS = {
         "creep_test": _required(_object({
             "time_constant_min": _required(POSITIVE),
             "voltage_factor": _required(POSITIVE),
+            "power_factor": _required(_text(pattern=POWER_FACTOR)),  # the source's setting; no current flows
             "max_pulses": _required(_integer(minimum=0)),
         })),
     },
