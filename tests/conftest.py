@@ -141,9 +141,9 @@ def world(app):
 
 def next_working_day(after: dt.date | None = None) -> dt.date:
     """A Wednesday at least a week ahead that is a working day (tests book at 09:00-11:00 on it)."""
-    from labs.workdays import day_kind
+    from tests.holidays import is_working_day
     day = (after or dt.date.today()) + dt.timedelta(days=7)
-    while day.weekday() != 2 or not day_kind(day).working:
+    while day.weekday() != 2 or not is_working_day(day):
         day += dt.timedelta(days=1)
     return day
 

@@ -5,27 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 from sqlalchemy import select
 
 from booking import service
 from booking.service import BookingRequest
 from labs.accounts.models import User
 from labs.db import session_scope
-from labs.workdays import statutory_days
 from tests.conftest import booking_body, next_working_day
+from tests.holidays import is_working_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
-
-
-def is_working_day(day: dt.date) -> bool:
-    """Straight from the holiday library; where it has no data, Monday-Friday apart from the days the
-    law fixes (those are checked against the published years in test_properties)."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5 and day not in statutory_days(day.year)
 
 
 def nth_working_day_after(day: dt.date, n: int) -> dt.date:

@@ -16,23 +16,9 @@ from labs.db import session_scope
 from labs.errors import Invalid
 from tests.booking.support import UTC, instant, local, working_wednesdays
 from tests.conftest import booking_body, next_working_day
+from tests.holidays import first_uncovered_year
 
 WEEKDAYS_8_TO_18 = [{"weekday": d, "opens": dt.time(8), "closes": dt.time(18)} for d in range(5)]
-
-
-def _covered(year: int) -> bool:
-    try:
-        chinese_calendar.get_holiday_detail(dt.date(year, 6, 1))
-    except NotImplementedError:
-        return False
-    return True
-
-
-def _first_uncovered_year() -> int:
-    year = dt.date.today().year
-    while _covered(year):
-        year += 1
-    return year
 
 
 def _days(year: int):
@@ -44,7 +30,7 @@ def _days(year: int):
 
 def _statutory_holiday_on_a_weekday() -> tuple[dt.date, str]:
     """The latest one the holiday library knows (it knows no future years, so it may be past)."""
-    year = _first_uncovered_year() - 1
+    year = first_uncovered_year() - 1
     for day in reversed(list(_days(year))):
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
         if on_holiday and name and day.weekday() < 5:
@@ -53,7 +39,7 @@ def _statutory_holiday_on_a_weekday() -> tuple[dt.date, str]:
 
 
 def _makeup_working_saturday() -> dt.date:
-    year = _first_uncovered_year() - 1
+    year = first_uncovered_year() - 1
     for day in reversed(list(_days(year))):
         if day.weekday() == 5 and chinese_calendar.is_workday(day):
             return day
@@ -248,7 +234,7 @@ def test_makeup_working_saturday_opens_with_working_day_hours(world):
 
 def test_availability_for_a_year_without_holiday_data_falls_back_to_the_law_and_weekends_and_says_so(world):
     lab = world.lab(hours=WEEKDAYS_8_TO_18)
-    year = _first_uncovered_year()
+    year = first_uncovered_year()
     first, last = dt.date(year - 1, 12, 28), dt.date(year, 1, 10)
     r = world.client.get(f"/api/v1/labs/{lab}/availability", query_string={"from": first, "to": last})
     assert r.status_code == 200, r.json
@@ -270,7 +256,7 @@ def test_availability_for_a_year_without_holiday_data_falls_back_to_the_law_and_
 def test_booking_in_a_year_without_holiday_data_is_accepted_on_a_weekday(world):
     headers = _enterprise(world)
     lab = world.lab(hours=WEEKDAYS_8_TO_18, max_advance_days=3000)
-    day = max(dt.date(_first_uncovered_year(), 1, 4), next_working_day())
+    day = max(dt.date(first_uncovered_year(), 1, 4), next_working_day())
     while day.weekday() != 2:
         day += dt.timedelta(days=1)
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, day), headers=headers)

@@ -10,7 +10,6 @@ import random
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import pytest
 from lunardate import LunarDate
 from hypothesis import assume, given
@@ -21,6 +20,7 @@ from booking import domain
 from labs.catalog.domain import Hours, open_intervals, subtract, within_opening
 from labs.api import LAST_DAY
 from labs.workdays import add_working_days, day_kind, statutory_days, uncovered_years
+from tests.holidays import LAW_FIXED_DAYS, PUBLISHED_DAYS_OFF, PUBLISHED_MAKEUP_DAYS, first_uncovered_year
 
 UTC = dt.timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -221,7 +221,7 @@ def test_fee_is_hours_pro_rata_plus_batches_and_zero_in_public_benefit_labs(per_
 
 # --- working days -----------------------------------------------------------------------------------
 
-@given(st.dates(min_value=dt.date(2027, 1, 1), max_value=LAST_DAY))
+@given(st.dates(min_value=dt.date(first_uncovered_year(), 1, 1), max_value=LAST_DAY))
 def test_years_the_calendar_does_not_cover_fall_back_to_the_statutory_days_and_weekends(day):
     kind = day_kind(day)
     assert not kind.covered
@@ -235,22 +235,41 @@ def test_years_the_calendar_does_not_cover_fall_back_to_the_statutory_days_and_w
     if y < 2100:  # 13 days, 12 when Mid-Autumn falls on 1-3 October; beyond 2099 the lunar ones are unknown
         assert len(statutory) == 13 or (len(statutory) == 12 and statutory[LunarDate(y, 8, 15).to_solar_date()]
                                         == "Mid-autumn Festival" and LunarDate(y, 8, 15).to_solar_date() in fixed)
+    if y in LAW_FIXED_DAYS:
+        assert statutory == LAW_FIXED_DAYS[y]
 
 
-@pytest.mark.parametrize("year", [2025, 2026])
-def test_the_days_the_law_fixes_are_holidays_in_every_published_schedule_since_the_2024_amendment(year):
-    days = statutory_days(year)
-    assert len(days) == 13  # 1 + 4 + 1 + 2 + 1 + 1 + 3 days, by the amended rules
-    assert [d for d in days if chinese_calendar.is_workday(d)] == []
+@pytest.mark.parametrize("year", [2025, 2026, 2027])
+def test_the_days_the_law_fixes_are_those_worked_out_by_hand(year):
+    assert statutory_days(year) == LAW_FIXED_DAYS[year]
 
 
-def test_the_2027_statutory_days_as_worked_out_by_hand():
-    # Lunar new year 2027-02-06 (eve 02-05), Qingming 04-05, Duanwu 06-09, Mid-Autumn 09-15.
-    assert sorted(statutory_days(2027)) == [
-        dt.date(2027, 1, 1), dt.date(2027, 2, 5), dt.date(2027, 2, 6), dt.date(2027, 2, 7), dt.date(2027, 2, 8),
-        dt.date(2027, 4, 5), dt.date(2027, 5, 1), dt.date(2027, 5, 2), dt.date(2027, 6, 9), dt.date(2027, 9, 15),
-        dt.date(2027, 10, 1), dt.date(2027, 10, 2), dt.date(2027, 10, 3)]
-    assert not day_kind(dt.date(2027, 1, 1)).working  # a Friday: closed by law, not a working day
+@pytest.mark.parametrize("year", sorted(PUBLISHED_DAYS_OFF))
+def test_published_years_follow_the_schedule_as_published_and_it_keeps_the_days_the_law_fixes(year):
+    assert set(LAW_FIXED_DAYS[year]) <= PUBLISHED_DAYS_OFF[year]
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        kind = day_kind(day)
+        assert kind.covered
+        if day in PUBLISHED_DAYS_OFF[year]:
+            assert not kind.working, day
+        elif day in PUBLISHED_MAKEUP_DAYS[year]:
+            assert kind.working and kind.makeup_working, day
+        else:
+            assert kind.working == (day.weekday() < 5) and kind.holiday_name is None, day
+        day += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("year", sorted(LAW_FIXED_DAYS))
+def test_the_days_the_law_fixes_are_closed_and_a_year_without_a_schedule_closes_only_weekends_besides(year):
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        kind = day_kind(day)
+        if day in LAW_FIXED_DAYS[year]:
+            assert kind.statutory_holiday and kind.holiday_name == LAW_FIXED_DAYS[year][day], day
+        elif not kind.covered:
+            assert kind.working == (day.weekday() < 5) and kind.holiday_name is None, day
+        day += dt.timedelta(days=1)
 
 
 @given(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2031, 12, 31)), st.integers(0, 30))
