@@ -77,10 +77,13 @@ class _Driver:
     kind: str
 
     def __init__(self, link: Link | str, pool: BusPool, *, name: str | None = None,
-                 poll_interval_s: float = 0.2):
+                 poll_interval_s: float = 0.2, on_live=None):
         self.link = parse_link(link) if isinstance(link, str) else link
         self.name = name or f"{self.kind.upper()} rig"
         self.poll_interval_s = poll_interval_s
+        # Called with the live values read while a run is watched, so a console can show them
+        # without a second reader on the link.
+        self.on_live = on_live
         self._bus = pool.bus(self.link)
 
     def _error(self, cls, action: str, detail: str, *extra):
@@ -162,6 +165,8 @@ class _ModbusDriver(_Driver):
     async def _finish(self, run_id: int, action: str, deadline_s: float) -> dict:
         async def step():
             live = await self.read_live()
+            if self.on_live:
+                self.on_live(live)
             if live[self.id_field] != run_id:
                 raise self._error(RigBadReply, action, f"run {live[self.id_field]} replaced run {run_id}")
             status = live["status"]
@@ -331,6 +336,8 @@ class TmrDriver(_Driver):
             state, code = await self.status(action)
             if state == "FAULT":
                 raise self._error(RigFault, action, f"fault {code} ({maps.TMR_FAULTS.get(code, 'unknown')})", code)
+            if self.on_live:
+                self.on_live({"status": state, "fault_code": code, **vars(await self.read_result(action))})
             return state if state in ("DONE", "IDLE") else None
         if await self._wait(action, deadline_s, step) == "IDLE":
             raise self._error(RigFault, action, "reset before it finished", 0)

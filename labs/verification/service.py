@@ -1,0 +1,459 @@
+"""Verification use cases. Each takes a session (the unit of work) and the acting user and checks
+authorization itself; the caller commits. The runner's side (readings, conclusion) is here too:
+it acts as the rig's operator, not as a signed-in user."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from devices.links import LinkError, parse_link
+from labs import audit, chain
+from labs.accounts.models import User
+from labs.accounts.service import get_or_create_enterprise, require_role
+from labs.catalog.models import Lab
+from labs.db import utcnow
+from labs.errors import Conflict, Forbidden, Invalid, NotFound
+from labs.verification import domain, procedures
+from labs.verification.models import (INSTRUMENT_KINDS, RIG_KINDS, Certificate, Procedure, Reading, Result, Rig,
+                                      Verification, VerifiedInstrument)
+
+STAFF = ("admin", "lab_manager", "technician", "inspector")
+OPERATORS = ("admin", "lab_manager", "technician")  # who registers instruments and runs verifications
+KIND_NAMES = {"fuel_dispenser": "燃油加油机", "electricity_meter": "电能表", "taxi_meter": "出租汽车计价器"}
+CERTIFICATE_PREFIX = {"certificate": "JD", "failure_notice": "TZ"}  # 检定证书, 检定结果通知书
+INSTRUMENT_FIELDS = ("kind", "serial_number", "enterprise_id", "model", "manufacturer", "nameplate", "location",
+                     "plate_number", "next_due")
+RIG_FIELDS = ("code", "kind", "link", "serial_number", "lab_id", "restricted", "settings", "standard_name",
+              "standard_certificate_no", "standard_valid_until", "active")
+
+
+def local_today(lab: Lab | None = None) -> dt.date:
+    """Today where the rig stands: its lab's time zone, else the service's."""
+    zone = lab.timezone if lab is not None else os.environ.get("LABS_TIMEZONE", "Asia/Shanghai")
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+# --- procedures -------------------------------------------------------------------------------
+
+def sync_procedures(session: Session) -> int:
+    """Load the procedure versions shipped with the package that the database lacks; never
+    change a version already there (results refer to it). Returns how many were added."""
+    have = {(code, version) for code, version in session.execute(select(Procedure.code, Procedure.version))}
+    added = 0
+    for doc in procedures.shipped():
+        if (doc["code"], doc["version"]) not in have:
+            session.add(_procedure_row(doc, None))
+            added += 1
+    session.flush()
+    return added
+
+
+def _procedure_row(doc: dict, actor_id: int | None) -> Procedure:
+    return Procedure(code=doc["code"], version=doc["version"], title=doc["title"],
+                     instrument_kind=doc["instrument_kind"], rig_kind=doc["rig_kind"],
+                     in_force=bool(doc["in_force"]), data=doc, created_by=actor_id)
+
+
+def list_procedures(session: Session, actor: User | None) -> list[Procedure]:
+    require_role(actor, *STAFF, "enterprise")
+    return list(session.scalars(select(Procedure).order_by(Procedure.code, Procedure.version)))
+
+
+def get_procedure(session: Session, actor: User | None, procedure_id: int) -> Procedure:
+    require_role(actor, *STAFF, "enterprise")
+    procedure = session.get(Procedure, procedure_id)
+    if procedure is None:
+        raise NotFound(f"no procedure {procedure_id}")
+    return procedure
+
+
+def add_procedure_version(session: Session, actor: User | None, document: dict) -> Procedure:
+    """A corrected or new version; in force, it replaces the version in force of the same code.
+    Results made under older versions keep theirs."""
+    require_role(actor, "admin", "lab_manager")
+    doc = procedures.validate(document)
+    exists = session.scalar(select(Procedure.id).where(Procedure.code == doc["code"],
+                                                       Procedure.version == doc["version"]))
+    if exists is not None:
+        raise Conflict(f"{doc['code']}-{doc['version']} exists; give the corrected version a new version name")
+    if doc["in_force"]:
+        for older in session.scalars(select(Procedure).where(Procedure.code == doc["code"], Procedure.in_force)):
+            older.in_force = False
+    procedure = _procedure_row(doc, actor.id)
+    session.add(procedure)
+    session.flush()
+    audit.record(session, actor.id, "procedure.create", "procedure", procedure.id, None,
+                 {"code": procedure.code, "version": procedure.version, "in_force": procedure.in_force})
+    return procedure
+
+
+def find_procedure(session: Session, name: str) -> Procedure:
+    """`JJG 443` (the version in force) or `JJG 443-2006` (that version)."""
+    code, _, version = name.rpartition("-") if "-" in name else (name, "", "")
+    query = select(Procedure).where(Procedure.code == code, Procedure.version == version) if version else \
+        select(Procedure).where(Procedure.code == name, Procedure.in_force)
+    procedure = session.scalar(query.order_by(Procedure.id.desc()).limit(1))
+    if procedure is None:
+        raise NotFound(f"no procedure {name!r} (give a code such as 'JJG 443' or a version such as 'JJG 443-2006')")
+    return procedure
+
+
+# --- instruments under verification -------------------------------------------------------------
+
+def _check_nameplate(kind: str, nameplate: dict) -> None:
+    """The nameplate must carry what the procedures in force need: build a plan to find out."""
+    errors = {}
+    for doc in procedures.shipped():
+        if doc["instrument_kind"] == kind and doc["in_force"]:
+            try:
+                domain.build_plan(doc, nameplate)
+            except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError, IndexError) as exc:
+                errors.setdefault("nameplate", []).append(f"{doc['code']}-{doc['version']}: {exc}")
+    if errors:
+        raise Invalid("the nameplate lacks what the procedure needs", errors)
+
+
+def register_instrument(session: Session, actor: User | None, data: dict) -> VerifiedInstrument:
+    require_role(actor, *OPERATORS)
+    if data["kind"] not in INSTRUMENT_KINDS:
+        raise Invalid("unknown instrument kind", {"kind": [f"must be one of {', '.join(INSTRUMENT_KINDS)}"]})
+    _check_nameplate(data["kind"], data["nameplate"])
+    enterprise = get_or_create_enterprise(session, data["owner_credit_code"], data.get("owner_name"))
+    if session.scalar(select(VerifiedInstrument.id).where(VerifiedInstrument.kind == data["kind"],
+                                                          VerifiedInstrument.serial_number == data["serial_number"])):
+        raise Conflict(f"a {data['kind']} with serial number {data['serial_number']} is registered")
+    instrument = VerifiedInstrument(
+        kind=data["kind"], serial_number=data["serial_number"], enterprise=enterprise,
+        model=data.get("model", ""), manufacturer=data.get("manufacturer", ""), nameplate=data["nameplate"],
+        location=data.get("location", ""), plate_number=data.get("plate_number"), next_due=data.get("next_due"))
+    session.add(instrument)
+    session.flush()
+    audit.record(session, actor.id, "instrument.register", "verified_instrument", instrument.id, None,
+                 audit.snapshot(instrument, INSTRUMENT_FIELDS))
+    return instrument
+
+
+def update_instrument(session: Session, actor: User | None, instrument_id: int, changes: dict) -> VerifiedInstrument:
+    require_role(actor, *OPERATORS)
+    instrument = get_instrument(session, actor, instrument_id)
+    before = audit.snapshot(instrument, INSTRUMENT_FIELDS)
+    if "owner_credit_code" in changes:
+        instrument.enterprise = get_or_create_enterprise(session, changes["owner_credit_code"],
+                                                         changes.get("owner_name"))
+    if "nameplate" in changes:
+        _check_nameplate(instrument.kind, changes["nameplate"])
+    for name in ("model", "manufacturer", "nameplate", "location", "plate_number", "next_due"):
+        if name in changes:
+            setattr(instrument, name, changes[name])
+    session.flush()
+    audit.record(session, actor.id, "instrument.update", "verified_instrument", instrument.id, before,
+                 audit.snapshot(instrument, INSTRUMENT_FIELDS))
+    return instrument
+
+
+def list_instruments(session: Session, actor: User | None, kind: str | None = None,
+                     serial_number: str | None = None) -> list[VerifiedInstrument]:
+    """Staff see every instrument; an enterprise only its own."""
+    require_role(actor, *STAFF, "enterprise")
+    query = select(VerifiedInstrument).options(selectinload(VerifiedInstrument.enterprise))
+    if actor.role == "enterprise":
+        query = query.where(VerifiedInstrument.enterprise_id == actor.enterprise_id)
+    if kind:
+        query = query.where(VerifiedInstrument.kind == kind)
+    if serial_number:
+        query = query.where(VerifiedInstrument.serial_number == serial_number)
+    return list(session.scalars(query.order_by(VerifiedInstrument.id)))
+
+
+def get_instrument(session: Session, actor: User | None, instrument_id: int) -> VerifiedInstrument:
+    require_role(actor, *STAFF, "enterprise")
+    instrument = session.get(VerifiedInstrument, instrument_id)
+    # Another enterprise's instrument is not found, rather than forbidden: its existence is private too.
+    if instrument is None or (actor.role == "enterprise" and instrument.enterprise_id != actor.enterprise_id):
+        raise NotFound(f"no instrument {instrument_id}")
+    return instrument
+
+
+def instrument_history(session: Session, actor: User | None, instrument_id: int) -> list[Result]:
+    instrument = get_instrument(session, actor, instrument_id)
+    return list(session.scalars(
+        select(Result).join(Verification).where(Verification.instrument_id == instrument.id)
+        .order_by(Result.id.desc())))
+
+
+# --- rigs --------------------------------------------------------------------------------------
+
+def _check_rig(session: Session, actor: User, data: dict) -> None:
+    errors = {}
+    if "kind" in data and data["kind"] not in RIG_KINDS:
+        errors["kind"] = [f"must be one of {', '.join(RIG_KINDS)}"]
+    if "link" in data:
+        try:
+            parse_link(data["link"])
+        except LinkError as exc:
+            errors["link"] = [str(exc)]
+    if errors:
+        raise Invalid("invalid rig", errors)
+    lab_id = data.get("lab_id")
+    if lab_id is not None:
+        lab = session.get(Lab, lab_id)
+        if lab is None:
+            raise Invalid("unknown lab", {"lab_id": [f"no lab {lab_id}"]})
+        if not lab.managed_by(actor):
+            raise Forbidden(f"only lab {lab.code}'s managers or an administrator register its rigs")
+    elif actor.role != "admin":
+        raise Forbidden("a rig that belongs to no lab is registered by an administrator")
+
+
+def register_rig(session: Session, actor: User | None, data: dict) -> Rig:
+    require_role(actor, "admin", "lab_manager")
+    _check_rig(session, actor, data)
+    if session.scalar(select(Rig.id).where(Rig.code == data["code"])):
+        raise Conflict(f"a rig with code {data['code']} exists")
+    rig = Rig(**{k: data[k] for k in RIG_FIELDS if k in data})
+    session.add(rig)
+    session.flush()
+    audit.record(session, actor.id, "rig.register", "rig", rig.id, None, audit.snapshot(rig, RIG_FIELDS))
+    return rig
+
+
+def update_rig(session: Session, actor: User | None, rig_id: int, changes: dict) -> Rig:
+    require_role(actor, "admin", "lab_manager")
+    rig = get_rig(session, actor, rig_id)
+    _check_rig(session, actor, {"lab_id": rig.lab_id, **changes})
+    before = audit.snapshot(rig, RIG_FIELDS)
+    if "code" in changes and changes["code"] != rig.code and session.scalar(select(Rig.id).where(Rig.code == changes["code"])):
+        raise Conflict(f"a rig with code {changes['code']} exists")
+    for name in RIG_FIELDS:
+        if name in changes:
+            setattr(rig, name, changes[name])
+    session.flush()
+    audit.record(session, actor.id, "rig.update", "rig", rig.id, before, audit.snapshot(rig, RIG_FIELDS))
+    return rig
+
+
+def list_rigs(session: Session, actor: User | None, kind: str | None = None) -> list[Rig]:
+    require_role(actor, *STAFF)
+    query = select(Rig).order_by(Rig.code)
+    if kind:
+        query = query.where(Rig.kind == kind)
+    return list(session.scalars(query))
+
+
+def get_rig(session: Session, actor: User | None, rig_id: int) -> Rig:
+    require_role(actor, *STAFF)
+    rig = session.get(Rig, rig_id)
+    if rig is None:
+        raise NotFound(f"no rig {rig_id}")
+    return rig
+
+
+def find_rig(session: Session, code_or_link: str) -> Rig:
+    rig = session.scalar(select(Rig).where((Rig.code == code_or_link) | (Rig.link == code_or_link)))
+    if rig is None:
+        raise NotFound(f"no registered rig with code or link {code_or_link!r}")
+    return rig
+
+
+def standard_problem(rig: Rig, today: dt.date) -> str | None:
+    """Why the rig's reference standard may not be used today, if it may not."""
+    if rig.standard_valid_until < today:
+        return (f"rig {rig.code}: the certificate {rig.standard_certificate_no} of its reference standard "
+                f"expired on {rig.standard_valid_until.isoformat()}")
+    return None
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+def request_verification(session: Session, actor: User | None, instrument_id: int, rig_id: int,
+                         procedure_id: int | None = None, nozzle: int | None = None,
+                         as_found_id: int | None = None, adjustment: str | None = None,
+                         seal_number: str | None = None) -> Verification:
+    """Queue a run for the runner that owns the rig. Refused at once when the procedure does not fit
+    the instrument or rig, the standard's certificate has expired, or the rig is kept to its lab."""
+    require_role(actor, *OPERATORS)
+    instrument = session.get(VerifiedInstrument, instrument_id)
+    if instrument is None:
+        raise Invalid("unknown instrument", {"instrument_id": [f"no instrument {instrument_id}"]})
+    rig = session.get(Rig, rig_id)
+    if rig is None or not rig.active:
+        raise Invalid("unknown rig", {"rig_id": [f"no rig {rig_id} in service"]})
+    if procedure_id is None:
+        procedure = session.scalar(select(Procedure).where(Procedure.instrument_kind == instrument.kind,
+                                                           Procedure.in_force).order_by(Procedure.id.desc()).limit(1))
+    else:
+        procedure = session.get(Procedure, procedure_id)
+    if procedure is None:
+        raise Invalid("unknown procedure", {"procedure_id": ["no such procedure (or none in force for this kind)"]})
+    errors = {}
+    if procedure.instrument_kind != instrument.kind:
+        errors["procedure_id"] = [f"{procedure.name} verifies {procedure.instrument_kind}, not {instrument.kind}"]
+    if rig.kind != procedure.rig_kind:
+        errors["rig_id"] = [f"{procedure.name} runs on a {procedure.rig_kind.upper()} rig; {rig.code} is {rig.kind.upper()}"]
+    if errors:
+        raise Invalid("the procedure does not fit", errors)
+    lab = session.get(Lab, rig.lab_id) if rig.lab_id else None
+    if rig.restricted and lab is not None and actor.role == "technician" and actor not in lab.technicians:
+        raise Forbidden(f"rig {rig.code} belongs to lab {lab.code}, which keeps its rigs to its own technicians")
+    expired = standard_problem(rig, local_today(lab))
+    if expired:
+        raise Invalid(expired, {"rig_id": [expired]})
+    try:
+        plan = domain.build_plan(procedure.data, instrument.nameplate, nozzle=nozzle)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        raise Invalid("the run cannot be planned", {"nozzle" if nozzle is not None else "instrument_id": [str(exc)]}) from None
+    if as_found_id is not None:
+        as_found = session.get(Verification, as_found_id)
+        if as_found is None or as_found.instrument_id != instrument.id:
+            raise Invalid("unknown as-found run", {"as_found_id": [f"no run {as_found_id} of this instrument"]})
+        if not adjustment:
+            raise Invalid("say what was adjusted", {"adjustment": ["required for an as-left run"]})
+    verification = Verification(instrument_id=instrument.id, rig_id=rig.id, procedure_id=procedure.id,
+                                technician_id=actor.id, nozzle=nozzle, plan=[_point_json(p) for p in plan],
+                                as_found_id=as_found_id, adjustment=adjustment, seal_number=seal_number)
+    session.add(verification)
+    session.flush()
+    audit.record(session, actor.id, "verification.request", "verification", verification.id, None,
+                 {"instrument_id": instrument.id, "rig_id": rig.id, "procedure": procedure.name, "nozzle": nozzle,
+                  "as_found_id": as_found_id})
+    return verification
+
+
+def _point_json(point: domain.Point) -> dict:
+    return {"index": point.index, "key": point.key, "label": point.label, "operation": point.operation,
+            "settings": point.settings, "repetitions": point.repetitions}
+
+
+def plan_points(verification: Verification) -> list[domain.Point]:
+    return [domain.Point(**p) for p in verification.plan]
+
+
+def _visible(actor: User, verification: Verification) -> bool:
+    return actor.role != "enterprise" or verification.instrument.enterprise_id == actor.enterprise_id
+
+
+def get_verification(session: Session, actor: User | None, verification_id: int) -> Verification:
+    require_role(actor, *STAFF, "enterprise")
+    verification = session.get(Verification, verification_id)
+    if verification is None or not _visible(actor, verification):
+        raise NotFound(f"no verification {verification_id}")
+    return verification
+
+
+def list_verifications(session: Session, actor: User | None, state: str | None = None,
+                       limit: int = 100) -> list[Verification]:
+    require_role(actor, *STAFF, "enterprise")
+    query = select(Verification).options(selectinload(Verification.instrument), selectinload(Verification.rig),
+                                         selectinload(Verification.procedure))
+    if actor.role == "enterprise":
+        query = query.join(VerifiedInstrument).where(VerifiedInstrument.enterprise_id == actor.enterprise_id)
+    if state:
+        query = query.where(Verification.state == state)
+    return list(session.scalars(query.order_by(Verification.id.desc()).limit(limit)))
+
+
+def verification_detail(session: Session, actor: User | None, verification_id: int) -> dict:
+    """The run with its readings, result and certificate, as the API and the console show it."""
+    verification = get_verification(session, actor, verification_id)
+    result = result_of(session, verification.id)
+    columns = {c.key: getattr(verification, c.key) for c in Verification.__table__.columns}
+    return {**columns, "instrument": verification.instrument, "rig": verification.rig,
+            "procedure": verification.procedure, "readings": readings_of(session, verification.id),
+            "result": result, "certificate": certificate_of(session, result)}
+
+
+def readings_of(session: Session, verification_id: int) -> list[Reading]:
+    return list(session.scalars(select(Reading).where(Reading.verification_id == verification_id)
+                                .order_by(Reading.id)))
+
+
+def result_of(session: Session, verification_id: int) -> Result | None:
+    return session.scalar(select(Result).where(Result.verification_id == verification_id))
+
+
+def certificate_of(session: Session, result: Result | None) -> Certificate | None:
+    return None if result is None else session.scalar(select(Certificate).where(Certificate.result_id == result.id))
+
+
+def cancel_verification(session: Session, actor: User | None, verification_id: int) -> Verification:
+    require_role(actor, *OPERATORS)
+    verification = get_verification(session, actor, verification_id)
+    if verification.state not in ("queued", "running", "failed"):
+        raise Conflict(f"verification {verification_id} is {verification.state}; it cannot be cancelled")
+    verification.state, verification.finished_at = "cancelled", utcnow()
+    audit.record(session, actor.id, "verification.cancel", "verification", verification.id, None, {"state": "cancelled"})
+    return verification
+
+
+def retry_verification(session: Session, actor: User | None, verification_id: int) -> Verification:
+    """Queue a failed run again: it resumes at its first unfinished point, its readings kept."""
+    require_role(actor, *OPERATORS)
+    verification = get_verification(session, actor, verification_id)
+    if verification.state != "failed":
+        raise Conflict(f"verification {verification_id} is {verification.state}; only a failed run is retried")
+    verification.state, verification.problem = "queued", None
+    audit.record(session, actor.id, "verification.retry", "verification", verification.id, None, {"state": "queued"})
+    return verification
+
+
+# --- the runner's side ---------------------------------------------------------------------------
+
+def record_reading(session: Session, verification_id: int, point_index: int, values: dict,
+                   problem: str | None, manual: bool = False) -> Reading:
+    """Append a reading to the chain; the caller commits at once (nothing acknowledged is lost)."""
+    return chain.append(session, Reading(verification_id=verification_id, point_index=point_index, values=values,
+                                         problem=problem, manual=manual, at=utcnow()))
+
+
+def conclude(session: Session, verification: Verification, evaluation: domain.Evaluation) -> Certificate:
+    """The result, its certificate or notice of failure, and the instrument's next due date."""
+    instrument, rig, procedure = verification.instrument, verification.rig, verification.procedure
+    lab = session.get(Lab, rig.lab_id) if rig.lab_id else None
+    today = local_today(lab)
+    next_due = domain.next_due(procedure.data, today, evaluation.verdict)
+    result = chain.append(session, Result(
+        verification_id=verification.id, procedure_id=procedure.id, procedure_name=procedure.name,
+        evaluation=evaluation.as_dict(), verdict=evaluation.verdict, verified_on=today, next_due=next_due,
+        at=utcnow()))
+    kind = "certificate" if evaluation.verdict == "pass" else "failure_notice"
+    chain.lock(session, Certificate)
+    prefix = f"{CERTIFICATE_PREFIX[kind]}{today.year}-"
+    count = session.scalar(select(func.count()).select_from(Certificate).where(Certificate.number.like(prefix + "%")))
+    number = f"{prefix}{count + 1:06d}"
+    public = {
+        "number": number, "kind": kind, "verdict": evaluation.verdict,
+        "instrument": {"kind": instrument.kind, "kind_name": KIND_NAMES[instrument.kind],
+                       "serial_number": instrument.serial_number, "model": instrument.model,
+                       "manufacturer": instrument.manufacturer},
+        "owner": {"name": instrument.enterprise.name, "credit_code": instrument.enterprise.credit_code},
+        "procedure": procedure.name, "verified_on": today.isoformat(),
+        "valid_until": next_due.isoformat() if next_due else None,
+        "seal_number": verification.seal_number if evaluation.verdict == "pass" else None,
+        "as_left": verification.as_found_id is not None,
+    }
+    certificate = chain.append(session, Certificate(number=number, result_id=result.id, kind=kind, issued_on=today,
+                                                    valid_until=next_due, public=public, at=utcnow()))
+    instrument.next_due = next_due
+    verification.state, verification.finished_at, verification.problem = "done", utcnow(), None
+    return certificate
+
+
+def public_certificate(session: Session, number: str) -> Certificate:
+    """Anyone may confirm a certificate by its number; a number unknown is not found."""
+    certificate = session.scalar(select(Certificate).where(Certificate.number == number[:32]))
+    if certificate is None:
+        raise NotFound(f"no certificate or notice numbered {number[:32]!r}")
+    return certificate
+
+
+def get_certificate(session: Session, actor: User | None, number: str) -> Certificate:
+    """The whole certificate (with its result) for staff and the owning enterprise."""
+    require_role(actor, *STAFF, "enterprise")
+    certificate = public_certificate(session, number)
+    if not _visible(actor, certificate.result.verification):
+        raise NotFound(f"no certificate or notice numbered {number[:32]!r}")
+    return certificate
