@@ -315,6 +315,7 @@ def evaluate(procedure: dict, nameplate: dict, points: list[Point], readings: di
 
 
 def evaluate_point(procedure: dict, nameplate: dict, point: Point, readings: list[dict]) -> PointResult:
+    """A point's errors, the value its verdict is taken on, and the verdict; invalid readings left out."""
     valid = _valid(procedure, point, readings)
     complete = len(valid) >= repetitions_needed(procedure, nameplate, point, readings)
     head = dict(index=point.index, key=point.key, label=point.label, operation=point.operation, complete=complete)
@@ -326,22 +327,21 @@ def evaluate_point(procedure: dict, nameplate: dict, point: Point, readings: lis
     extra = {}
     if point.operation == "error":
         # JJG 596: the mean of the readings, rounded to the class's interval, is what is judged.
-        interval = procedure["classes"][_meter_nameplate(procedure, nameplate).accuracy_class]["rounding_interval_pct"]
+        meter = _meter_nameplate(procedure, nameplate)
+        interval = procedure["classes"][meter.accuracy_class]["rounding_interval_pct"]
         rounded = round_to_interval(mean, interval) if errors else None
         within = rounded is not None and low <= rounded <= high
-        meter = _meter_nameplate(procedure, nameplate)
-        extra = dict(bench_error_pct=_mean_of(valid, "error"),
-                     constant_mismatch=_constant_mismatch(valid, meter))
+        extra = dict(bench_error_pct=_mean_of(valid, "error"), constant_mismatch=_constant_mismatch(valid, meter))
     else:
-        # JJG 443 and JJG 517: each reading's error is rounded and judged; the point stands on the worst.
-        interval = _interval_pct(procedure, point)
-        each = [round_to_interval(e, interval) for e in errors]
+        # JJG 443 and JJG 517: each reading's error is rounded and judged; the point stands on the
+        # worst, the one furthest beyond (or nearest to) its bound.
+        each = [round_to_interval(e, _interval_pct(procedure, point)) for e in errors]
         rounded = max(each, key=lambda r: max(r - high, low - r)) if each else None
         within = bool(each) and all(low <= r <= high for r in each)
     repeatability = limit = None
     if point.operation == "delivery":
         limit = Decimal(procedure["repeatability"]["limit_pct"])
-        repeatability = _repeatability_pct(procedure, point, errors) if complete else None
+        repeatability = _repeatability_pct(procedure, errors) if complete else None
         within = within and repeatability is not None and repeatability <= limit
     return PointResult(
         **head, errors_pct=errors, mean_pct=mean, rounded_pct=rounded, mpe_low_pct=low, mpe_high_pct=high,
@@ -403,12 +403,12 @@ def _bounds_pct(procedure, nameplate, point) -> tuple[Decimal, Decimal]:
 
 
 def _interval_pct(procedure, point) -> str:
-    return {"delivery": lambda: procedure["error_interval_pct"],
-            "distance": lambda: procedure["distance"]["rounding_interval_pct"],
-            "standing": lambda: procedure["time"]["rounding_interval_pct"]}[point.operation]()
+    if point.operation == "delivery":
+        return procedure["error_interval_pct"]
+    return procedure["distance" if point.operation == "distance" else "time"]["rounding_interval_pct"]
 
 
-def _repeatability_pct(procedure, point, errors) -> Decimal:
+def _repeatability_pct(procedure, errors) -> Decimal:
     """JJG 443: E_n = (E_max − E_min) / d_n, rounded like the errors."""
     d_n = procedure["repeatability"]["d_n"].get(str(len(errors)))
     if d_n is None:
@@ -485,9 +485,10 @@ def _meter_mpe_pct(procedure, meter: _Meter, spec, load="balanced") -> Decimal:
     """The limit for a load point: by class, connection, load, power factor and current / Ib."""
     ratio = _error_current_a(meter, spec) / meter.ib_a
     for row in procedure["mpe_table"]:
+        # A row covers from_ib ≤ I/Ib < below_ib, or up to and including Imax when below_ib is null.
+        below = ratio <= meter.imax_a / meter.ib_a if row["below_ib"] is None else ratio < Decimal(row["below_ib"])
         if (row["connection"] == meter.connection and row["load"] == load
-                and spec["power_factor"] in row["power_factors"] and Decimal(row["from_ib"]) <= ratio
-                and (ratio <= meter.imax_a / meter.ib_a if row["below_ib"] is None else ratio < Decimal(row["below_ib"]))):
+                and spec["power_factor"] in row["power_factors"] and Decimal(row["from_ib"]) <= ratio and below):
             return Decimal(row["mpe_pct"][meter.accuracy_class])
     raise ValueError(f"{procedure['code']}-{procedure['version']} gives no limit for {spec['key']} "
                      f"({meter.connection}, {load} load, cosφ {spec['power_factor']}, {ratio:f} Ib)")

@@ -5,6 +5,7 @@ the properties compare rounding with an independent model in integer arithmetic.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
@@ -169,6 +170,36 @@ def test_meter_plan_load_points_then_starting_and_creep():
     assert point(plan, "Ib 0.5L").settings == {"voltage_v": 220.0, "current_a": 5.0, "power_factor": 0.5,
                                                "pulses": 5, "dut_constant": 1200}
     assert point(plan, "0.2Ib 0.5L").settings["current_a"] == 1.0
+
+
+@pytest.mark.parametrize("connection, accuracy_class, current_multiple, power_factor, mpe", [
+    ("direct", "2", "0.05", "1", "2.5"),  # 0.05 Ib ≤ I < 0.1 Ib
+    ("direct", "2", "0.1", "1", "2.0"),  # from 0.1 Ib the full-range limit
+    ("direct", "1", "0.1", "0.5L", "1.5"),  # 0.1 Ib ≤ I < 0.2 Ib
+    ("direct", "1", "0.2", "0.8C", "1.0"),
+    ("ct", "1", "0.02", "1", "1.5"),  # through CTs the breakpoints move down
+    ("ct", "1", "0.05", "1", "1.0"),
+    ("ct", "2", "0.05", "0.5L", "2.5"),
+    ("ct", "2", "0.1", "0.5L", "2.0"),
+])
+def test_meter_limit_by_connection_class_current_and_power_factor(connection, accuracy_class, current_multiple,
+                                                                 power_factor, mpe):
+    procedure = copy.deepcopy(JJG596)
+    procedure["points"] = [{"key": "p", "operation": "error", "current_of": "ib", "current_multiple": current_multiple,
+                            "power_factor": power_factor, "pulses": 2}]
+    nameplate = {**METER, "connection": connection, "accuracy_class": accuracy_class}
+    (load_point,) = domain.build_plan(procedure, nameplate)
+    result = domain.evaluate_point(procedure, nameplate, load_point, [])
+    assert (result.mpe_low_pct, result.mpe_high_pct) == (-Decimal(mpe), Decimal(mpe))
+    assert load_point.settings["power_factor"] == {"1": 1.0, "0.5L": 0.5, "0.8C": -0.8}[power_factor]
+
+
+def test_a_load_point_below_every_range_has_no_limit_and_no_plan():
+    procedure = copy.deepcopy(JJG596)
+    procedure["points"] = [{"key": "0.01Ib", "operation": "error", "current_of": "ib", "current_multiple": "0.01",
+                            "power_factor": "1", "pulses": 2}]
+    with pytest.raises(ValueError, match="no limit for 0.01Ib"):
+        domain.build_plan(procedure, METER)
 
 
 def test_taxi_plan_one_distance_and_one_standing_time():
