@@ -189,6 +189,8 @@ def _nozzles(procedure, nameplate) -> dict[int, str]:
     out = {}
     for i, n in enumerate(nozzles):
         number = n.get("number") if isinstance(n, dict) else None
+        if isinstance(number, str) and number.strip().isdigit():
+            number = int(number)  # nameplates may give numbers as strings
         if isinstance(number, bool) or not isinstance(number, int) or number < 1 or number in out:
             raise ValueError(f"nameplate nozzles[{i}].number must be a whole number from 1, each once")
         if n.get("fuel") not in fuels:

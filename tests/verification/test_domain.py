@@ -142,7 +142,7 @@ def test_dispenser_plan_two_flows_of_three_runs():
 
 
 def test_dispenser_plan_for_one_nozzle_of_several_and_for_all():
-    nameplate = {**DISPENSER, "nozzles": [{"number": 1, "fuel": "gasoline"}, {"number": 2, "fuel": "diesel"}]}
+    nameplate = {**DISPENSER, "nozzles": [{"number": 1, "fuel": "gasoline"}, {"number": "2", "fuel": "diesel"}]}
     only_two = domain.build_plan(JJG443, nameplate, nozzle=2)
     assert [(p.key, p.settings["nozzle"], p.settings["fuel_kind"]) for p in only_two] == [
         ("Q1", 2, "diesel"), ("Q2", 2, "diesel")]
