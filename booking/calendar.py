@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 from booking import domain
 from booking.models import Booking
 from labs import audit
-from labs.accounts.models import Enterprise, User
-from labs.accounts.service import new_calendar_token, require_role
+from labs.accounts.models import Enterprise
+from labs.accounts.service import Actor, new_calendar_token, require_role
 from labs.catalog.models import Lab
 from labs.catalog.service import managed_lab
 from labs.errors import NotFound
@@ -63,7 +63,7 @@ def enterprise_feed(session: Session, token: str, now: dt.datetime) -> bytes:
 # link is shared), a new one is made and the old stops working at once. The audit log records the
 # renewal, never a token.
 
-def lab_feed_token(session: Session, actor: User | None, lab_id: int, renew: bool = False) -> str:
+def lab_feed_token(session: Session, actor: Actor | None, lab_id: int, renew: bool = False) -> str:
     actor, lab = managed_lab(session, actor, lab_id)
     if renew:
         lab.calendar_token = new_calendar_token()
@@ -71,7 +71,7 @@ def lab_feed_token(session: Session, actor: User | None, lab_id: int, renew: boo
     return lab.calendar_token
 
 
-def enterprise_feed_token(session: Session, actor: User | None, renew: bool = False) -> str:
+def enterprise_feed_token(session: Session, actor: Actor | None, renew: bool = False) -> str:
     actor = require_role(actor, "enterprise")
     enterprise = actor.enterprise
     if renew:

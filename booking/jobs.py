@@ -25,7 +25,7 @@ def remind_overdue_approvals(session: Session, now: dt.datetime | None = None) -
                               .where(Booking.status == "requested"))
     by_lab: dict = {}
     for booking in pending:
-        if service.is_overdue(booking, now.astimezone(ZoneInfo(booking.lab.timezone)).date()):
+        if service.is_overdue(booking, now):
             by_lab.setdefault(booking.lab, []).append(booking)
     for lab, bookings in by_lab.items():
         today = now.astimezone(ZoneInfo(lab.timezone)).date()

@@ -15,7 +15,7 @@ from booking import domain
 from booking.models import Booking, WaitlistEntry
 from labs import audit
 from labs.accounts.models import User
-from labs.accounts.service import require_role
+from labs.accounts.service import SYSTEM, Actor, require_role
 from labs.catalog.domain import Hours, within_opening
 from labs.catalog.models import Closure, Instrument, Lab
 from labs.catalog.service import get_lab, managed_lab
@@ -59,10 +59,6 @@ class BookingRequest:
 
 def lab_hours(lab: Lab) -> list[Hours]:
     return [Hours(h.weekday, h.opens, h.closes) for h in lab.hours]
-
-
-def manages(actor: User, lab: Lab) -> bool:
-    return actor.role == "admin" or (actor.role == "lab_manager" and actor in lab.managers)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -181,7 +177,7 @@ def _insert(session: Session, lab: Lab, requester: User, req: BookingRequest, no
     raise _conflict(session, lab, req.starts_at, req.ends_at)
 
 
-def request_booking(session: Session, actor: User | None, req: BookingRequest,
+def request_booking(session: Session, actor: Actor | None, req: BookingRequest,
                     now: dt.datetime | None = None) -> Booking:
     actor = require_role(actor, "enterprise")
     now = now or utcnow()
@@ -210,7 +206,7 @@ def _local_slot(booking: Booking) -> str:
     return f"{booking.starts_at.astimezone(tz):%Y-%m-%d %H:%M}–{booking.ends_at.astimezone(tz):%H:%M}"
 
 
-def request_series(session: Session, actor: User | None, req: BookingRequest, weeks: int,
+def request_series(session: Session, actor: Actor | None, req: BookingRequest, weeks: int,
                    policy: str, dry_run: bool = False, now: dt.datetime | None = None) -> dict:
     """A weekly recurring booking. Every occurrence's problem is reported; with "all_or_nothing"
     one problem refuses the series, with "skip_conflicts" the others are booked."""
@@ -256,7 +252,7 @@ def request_series(session: Session, actor: User | None, req: BookingRequest, we
     return report
 
 
-def join_waitlist(session: Session, actor: User | None, req: BookingRequest,
+def join_waitlist(session: Session, actor: Actor | None, req: BookingRequest,
                   now: dt.datetime | None = None) -> WaitlistEntry:
     """Queue for a slot that is taken now; the slot must otherwise be bookable."""
     actor = require_role(actor, "enterprise")
@@ -281,7 +277,7 @@ def join_waitlist(session: Session, actor: User | None, req: BookingRequest,
     return entry
 
 
-def waitlist_of(session: Session, actor: User | None, now: dt.datetime | None = None) -> list[WaitlistEntry]:
+def waitlist_of(session: Session, actor: Actor | None, now: dt.datetime | None = None) -> list[WaitlistEntry]:
     """The places of the actor's enterprise on waitlists for slots still ahead, soonest first."""
     actor = require_role(actor, "enterprise")
     return list(session.scalars(select(WaitlistEntry).options(selectinload(WaitlistEntry.lab)).where(
@@ -289,7 +285,7 @@ def waitlist_of(session: Session, actor: User | None, now: dt.datetime | None = 
         .order_by(WaitlistEntry.starts_at, WaitlistEntry.id)))
 
 
-def leave_waitlist(session: Session, actor: User | None, entry_id: int) -> WaitlistEntry:
+def leave_waitlist(session: Session, actor: Actor | None, entry_id: int) -> WaitlistEntry:
     actor = require_role(actor, "enterprise")
     entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.id == entry_id).with_for_update())
     if entry is None or entry.enterprise_id != actor.enterprise_id:  # another's is answered as absent
@@ -316,7 +312,7 @@ def _promote_waitlist(session: Session, lab: Lab, start: dt.datetime, end: dt.da
         requester = session.get(User, entry.requester_id)
         booking = _insert(session, lab, requester, req, now)
         entry.status, entry.booking_id = "promoted", booking.id
-        audit.record(session, None, "waitlist.promote", "waitlist", entry.id, {"status": "waiting"},
+        audit.record(session, SYSTEM.id, "waitlist.promote", "waitlist", entry.id, {"status": "waiting"},
                      {"status": "promoted", "booking_id": booking.id})
         notify_enterprise(session, entry.enterprise_id, f"候补成功 Waitlist: you got {lab.code} {_local_slot(booking)}",
                           f"A slot freed up: booking #{booking.id} is now {booking.status}.")
@@ -326,7 +322,7 @@ def _promote_waitlist(session: Session, lab: Lab, start: dt.datetime, end: dt.da
 
 # --- reading --------------------------------------------------------------------------------------
 
-def get_booking(session: Session, actor: User | None, booking_id: int, for_update: bool = False) -> Booking:
+def get_booking(session: Session, actor: Actor | None, booking_id: int, for_update: bool = False) -> Booking:
     actor = require_role(actor, "admin", "lab_manager", "technician", "enterprise")
     query = select(Booking).where(Booking.id == booking_id)
     if for_update:
@@ -335,19 +331,19 @@ def get_booking(session: Session, actor: User | None, booking_id: int, for_updat
     # Another enterprise's booking is answered as absent, so its existence is not leaked either.
     if booking is None or (actor.role == "enterprise" and booking.enterprise_id != actor.enterprise_id):
         raise NotFound(f"no booking with id {booking_id}")
-    if actor.role == "lab_manager" and not manages(actor, booking.lab):
+    if actor.role == "lab_manager" and not booking.lab.managed_by(actor):
         raise Forbidden(f"you do not manage lab {booking.lab.code}")
     return booking
 
 
-def list_bookings(session: Session, actor: User | None, lab_id: int | None = None, status: str | None = None,
+def list_bookings(session: Session, actor: Actor | None, lab_id: int | None = None, status: str | None = None,
                   limit: int = 200, offset: int = 0) -> list[Booking]:
     actor = require_role(actor, "admin", "lab_manager", "technician", "enterprise")
     query = select(Booking).options(selectinload(Booking.lab), selectinload(Booking.instruments))
     if actor.role == "enterprise":
         query = query.where(Booking.enterprise_id == actor.enterprise_id)
     elif actor.role == "lab_manager":
-        query = query.where(Booking.lab.has(Lab.managers.contains(actor)))
+        query = query.where(Booking.lab.has(Lab.managed_by(actor)))
     if lab_id is not None:
         query = query.where(Booking.lab_id == lab_id)
     if status is not None:
@@ -355,22 +351,23 @@ def list_bookings(session: Session, actor: User | None, lab_id: int | None = Non
     return list(session.scalars(query.order_by(Booking.starts_at.desc(), Booking.id.desc()).limit(limit).offset(offset)))
 
 
-def approval_queue(session: Session, actor: User | None) -> list[Booking]:
+def approval_queue(session: Session, actor: Actor | None) -> list[Booking]:
     """Pending requests of the labs the actor manages, oldest first."""
     actor = require_role(actor, "admin", "lab_manager")
-    query = select(Booking).options(selectinload(Booking.lab)).where(Booking.status == "requested")
-    if actor.role == "lab_manager":
-        query = query.where(Booking.lab.has(Lab.managers.contains(actor)))
-    return list(session.scalars(query.order_by(Booking.created_at, Booking.id)))
+    return list(session.scalars(select(Booking).options(selectinload(Booking.lab)).where(
+        Booking.status == "requested", Booking.lab.has(Lab.managed_by(actor)))
+        .order_by(Booking.created_at, Booking.id)))
 
 
-def is_overdue(booking: Booking, today: dt.date) -> bool:
+def is_overdue(booking: Booking, now: dt.datetime | None = None) -> bool:
+    """A request still undecided after its approval deadline, as of today in the lab's time zone."""
+    today = (now or utcnow()).astimezone(ZoneInfo(booking.lab.timezone)).date()
     return booking.status == "requested" and booking.approval_due is not None and today > booking.approval_due
 
 
 # --- changing state -------------------------------------------------------------------------------
 
-def transition(session: Session, actor: User | None, booking_id: int, action: str, note: str = "",
+def transition(session: Session, actor: Actor | None, booking_id: int, action: str, note: str = "",
                now: dt.datetime | None = None) -> Booking:
     if action not in domain.TRANSITIONS or action == "lapse":
         raise NotFound(f"no action {action!r}")
@@ -386,11 +383,11 @@ def transition(session: Session, actor: User | None, booking_id: int, action: st
         raise Conflict(f"cannot {action.replace('_', ' ')} a booking that is {booking.status}")
     if action == "no_show" and now < booking.starts_at:
         raise Conflict("a booking cannot be a no-show before it starts")
-    _apply(session, booking, rule.target, actor.id, action, note, now)
+    _apply(session, booking, rule.target, actor, action, note, now)
     return booking
 
 
-def _apply(session: Session, booking: Booking, target: str, actor_id: int | None, action: str,
+def _apply(session: Session, booking: Booking, target: str, actor: Actor, action: str,
            note: str, now: dt.datetime) -> None:
     before = audit.snapshot(booking, AUDIT_FIELDS)
     freed = booking.status in domain.ACTIVE and target not in domain.ACTIVE
@@ -399,7 +396,7 @@ def _apply(session: Session, booking: Booking, target: str, actor_id: int | None
     if action in ("approve", "reject"):
         booking.decided_at = now
     session.flush()
-    audit.record(session, actor_id, f"booking.{action}", "booking", booking.id, before,
+    audit.record(session, actor.id, f"booking.{action}", "booking", booking.id, before,
                  audit.snapshot(booking, AUDIT_FIELDS))
     notify_enterprise(session, booking.enterprise_id,
                       f"预约状态 Booking {target.replace('_', ' ')}: {booking.lab.code} {_local_slot(booking)}",
@@ -408,7 +405,7 @@ def _apply(session: Session, booking: Booking, target: str, actor_id: int | None
         _promote_waitlist(session, booking.lab, booking.starts_at, booking.ends_at, now)
 
 
-def submit_documents(session: Session, actor: User | None, booking_id: int) -> Booking:
+def submit_documents(session: Session, actor: Actor | None, booking_id: int) -> Booking:
     """The enterprise delivered the documents it committed to; the booking no longer lapses."""
     actor = require_role(actor, "enterprise")
     booking = get_booking(session, actor, booking_id, for_update=True)
@@ -434,13 +431,13 @@ def lapse_missing_documents(session: Session, now: dt.datetime | None = None) ->
     lapsed = []
     for booking in overdue:
         if now.astimezone(ZoneInfo(booking.lab.timezone)).date() > booking.documents_due:
-            _apply(session, booking, "lapsed", None, "lapse",
+            _apply(session, booking, "lapsed", SYSTEM, "lapse",
                    f"documents not delivered by {booking.documents_due}: {booking.missing_documents}", now)
             lapsed.append(booking.id)
     return lapsed
 
 
-def lab_bookings_between(session: Session, actor: User | None, lab_id: int, start: dt.datetime,
+def lab_bookings_between(session: Session, actor: Actor | None, lab_id: int, start: dt.datetime,
                          end: dt.datetime) -> list[Booking]:
     """A lab's bookings in every state overlapping [start, end): the lab calendar of its managers."""
     _actor, lab = managed_lab(session, actor, lab_id)

@@ -9,17 +9,34 @@ from sqlalchemy.orm import Session
 
 from booking.models import Booking
 from booking.service import lab_hours
-from labs.accounts.models import User
+from labs.accounts.service import Actor
 from labs.catalog.domain import open_intervals, subtract
-from labs.catalog.models import Closure
+from labs.catalog.models import Closure, Lab
 from labs.catalog.service import managed_lab
+from labs.db import utcnow
 
 # Time counts as used once the booking was approved and not given back.
 USED = ("approved", "checked_in", "completed", "no_show")
 
 
-def monthly_usage(session: Session, actor: User | None, lab_id: int, year: int, month: int) -> dict:
+def monthly_usage(session: Session, actor: Actor | None, lab_id: int, year: int, month: int) -> dict:
     _actor, lab = managed_lab(session, actor, lab_id)
+    return _usage(session, lab, year, month)
+
+
+def recent_usage(session: Session, actor: Actor | None, lab_id: int, months: int,
+                 now: dt.datetime | None = None) -> list[dict]:
+    """Usage of this month (in the lab's time zone) and the `months` - 1 before it, newest first."""
+    _actor, lab = managed_lab(session, actor, lab_id)
+    first = (now or utcnow()).astimezone(ZoneInfo(lab.timezone)).date().replace(day=1)
+    usage = []
+    for _month in range(months):
+        usage.append(_usage(session, lab, first.year, first.month))
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return usage
+
+
+def _usage(session: Session, lab: Lab, year: int, month: int) -> dict:
     tz = ZoneInfo(lab.timezone)
     first = dt.date(year, month, 1)
     after = dt.date(year + month // 12, month % 12 + 1, 1)
@@ -35,7 +52,7 @@ def monthly_usage(session: Session, actor: User | None, lab_id: int, year: int, 
         Booking.lab_id == lab.id, Booking.status.in_(USED), Booking.starts_at >= start, Booking.starts_at < end)))
     booked_seconds = sum((b.ends_at - b.starts_at).total_seconds() for b in bookings)
     capacity = open_seconds * lab.bays
-    done = [b for b in bookings if b.status == "completed"]
+    done = [booking for booking in bookings if booking.status == "completed"]
     return {
         "lab_id": lab.id, "month": f"{year:04d}-{month:02d}",
         "open_bay_hours": round(capacity / 3600, 2),

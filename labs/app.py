@@ -12,6 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from labs.catalog.api import blp as catalog_api
     from booking.api import blp as booking_api
     from booking.feeds import blp as feeds
+    from booking.views import blp as booking_pages
 
     app = Flask(__name__, instance_path=os.environ.get("LABS_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         rest.register_blueprint(blp)
     app.register_blueprint(feeds)
     web.init_app(app)
+    app.register_blueprint(booking_pages)
     for blp in (accounts_api, catalog_api, booking_api):
         # The API authenticates by bearer token only, never by cookie, so it needs no CSRF token.
         web.csrf.exempt(blp)

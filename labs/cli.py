@@ -68,13 +68,13 @@ def user():
 @click.option("--enterprise-name", help="the enterprise's name, when it is new")
 def user_create(email, role, password_stdin, name, enterprise_code, enterprise_name):
     """Create a user; the password comes from standard input so it stays out of shell history."""
-    from labs.accounts.service import create_user
+    from labs.accounts.service import SYSTEM, create_user
     from labs.db import session_scope
     password = sys.stdin.readline().rstrip("\r\n")
     app = _app()
     try:
         with app.app_context(), session_scope(app) as session:
-            created = create_user(session, None, email, password, role, name, enterprise_code, enterprise_name)
+            created = create_user(session, SYSTEM, email, password, role, name, enterprise_code, enterprise_name)
             click.echo(f"created {created.role} {created.email} (id {created.id})")
     except DomainError as exc:
         fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())

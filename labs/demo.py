@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from labs.accounts.models import User
-from labs.accounts.service import create_user
+from labs.accounts.service import SYSTEM, create_user
 from labs.catalog.service import create_lab
 from labs.db import session_scope
 
@@ -39,7 +39,7 @@ def seed(app) -> list[tuple[str, str, str]]:
         if session.scalar(select(User.id).limit(1)) is None:
             users = {}
             for role, email, code, name in USERS:
-                users[email] = create_user(session, None, email, PASSWORD, role, email.split("@")[0], code, name)
+                users[email] = create_user(session, SYSTEM, email, PASSWORD, role, email.split("@")[0], code, name)
             admin, manager = users["admin@labs.example"], users["manager@labs.example"]
             valid = dt.date.today() + dt.timedelta(days=365)
             for code, name, discipline, bays, public, per_hour, per_batch, mode, weekend in LABS:

@@ -83,7 +83,7 @@ def send_pending_mail(session: Session, now: dt.datetime | None = None) -> int:
     return sent
 
 
-def notifications_for(session: Session, user: User, limit: int = 100) -> list[Notification]:
+def notifications_for(session: Session, user: User, limit: int = 100, offset: int = 0) -> list[Notification]:
     """The user's own notifications, newest first."""
     return list(session.scalars(select(Notification).where(Notification.user_id == user.id)
-                                .order_by(Notification.id.desc()).limit(limit)))
+                                .order_by(Notification.id.desc()).limit(limit).offset(offset)))

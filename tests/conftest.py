@@ -101,12 +101,12 @@ class World:
         self._seq = itertools.count(1)
 
     def user(self, role: str, enterprise: int | None = None, email: str | None = None):
-        from labs.accounts.service import create_user
+        from labs.accounts.service import SYSTEM, create_user
         n = next(self._seq)
         email = email or f"{role}{n}@example.com"
         code = CODES[enterprise] if enterprise is not None else None
         with self.app.app_context(), session_scope(self.app) as s:
-            user = create_user(s, None, email, PASSWORD, role, f"{role} {n}", code,
+            user = create_user(s, SYSTEM, email, PASSWORD, role, f"{role} {n}", code,
                                f"Enterprise {enterprise}" if code else None)
             return user.id, email
 
@@ -129,8 +129,8 @@ class World:
         with self.app.app_context(), session_scope(self.app) as s:
             admin = s.query(User).filter_by(role="admin").first()
             if admin is None:
-                from labs.accounts.service import create_user
-                admin = create_user(s, None, "root-admin@example.com", PASSWORD, "admin")
+                from labs.accounts.service import SYSTEM, create_user
+                admin = create_user(s, SYSTEM, "root-admin@example.com", PASSWORD, "admin")
             return create_lab(s, admin, data).id
 
 

@@ -1,10 +1,15 @@
-"""Account use cases: create users and enterprises, log in, issue and check bearer tokens."""
+"""Account use cases: create users and enterprises, log in, issue and check bearer tokens, read one's
+notifications and (administrators) the users and the audit log.
+
+Every use case takes the acting user. The trusted operator (the command line, scheduled jobs) acts
+as SYSTEM, never as None: None is an anonymous caller and is refused."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +20,10 @@ from stdnum.exceptions import ValidationError
 
 from labs import audit
 from labs.accounts.models import ROLES, ApiToken, Enterprise, User
+from labs.audit import AuditEntry
 from labs.db import utcnow
 from labs.errors import Conflict, Forbidden, Invalid, Unauthorized
+from labs.notify import Notification, notifications_for
 
 _hasher = PasswordHasher()  # argon2id, memory-hard
 TOKEN_LIFETIME = dt.timedelta(days=30)
@@ -33,7 +40,23 @@ def validate_credit_code(code: str, field: str = "credit_code") -> str:
                       {field: [f"{code!r} is not a valid unified social credit code: {exc}"]}) from None
 
 
-def require_role(actor: User | None, *roles: str) -> User:
+@dataclass(frozen=True)
+class SystemActor:
+    """The trusted operator: `labs user create`, the demo data, scheduled jobs. It has an
+    administrator's rights and no user row, so the audit log records it with no user id."""
+
+    id: None = None
+    role: str = "admin"
+    name: str = "system"
+    enterprise_id: None = None
+
+
+SYSTEM = SystemActor()
+# Who a use case acts for: a signed-in user, SYSTEM, or None for an anonymous caller (refused).
+Actor = User | SystemActor
+
+
+def require_role(actor: Actor | None, *roles: str) -> Actor:
     if actor is None:
         raise Unauthorized("log in or send a bearer token")
     if actor.role not in roles:
@@ -58,12 +81,11 @@ def get_or_create_enterprise(session: Session, credit_code: str, name: str | Non
     return enterprise
 
 
-def create_user(session: Session, actor: User | None, email: str, password: str, role: str,
+def create_user(session: Session, actor: Actor | None, email: str, password: str, role: str,
                 name: str = "", enterprise_code: str | None = None,
                 enterprise_name: str | None = None) -> User:
-    """Create a user; `actor` None means the command line (trusted operator)."""
-    if actor is not None:
-        require_role(actor, "admin")
+    """Create a user, as an administrator or SYSTEM (the command line)."""
+    actor = require_role(actor, "admin")
     errors: dict[str, list[str]] = {}
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
@@ -90,7 +112,7 @@ def create_user(session: Session, actor: User | None, email: str, password: str,
                 enterprise=enterprise)
     session.add(user)
     session.flush()
-    audit.record(session, actor.id if actor else None, "user.create", "user", user.id, None,
+    audit.record(session, actor.id, "user.create", "user", user.id, None,
                  {"email": email, "role": role, "enterprise_id": user.enterprise_id})
     return user
 
@@ -120,6 +142,23 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
-def list_users(session: Session, actor: User | None) -> list[User]:
+def signed_in(actor: Actor | None) -> Actor:
+    """The caller, who must be signed in (any role)."""
+    return require_role(actor, *ROLES)
+
+
+def list_users(session: Session, actor: Actor | None, limit: int | None = None, offset: int = 0) -> list[User]:
     require_role(actor, "admin")
-    return list(session.scalars(select(User).options(selectinload(User.enterprise)).order_by(User.id)))
+    return list(session.scalars(select(User).options(selectinload(User.enterprise)).order_by(User.id)
+                                .limit(limit).offset(offset)))
+
+
+def notifications(session: Session, actor: Actor | None, limit: int = 100, offset: int = 0) -> list[Notification]:
+    """The caller's own notifications, newest first."""
+    return notifications_for(session, signed_in(actor), limit, offset)
+
+
+def audit_log(session: Session, actor: Actor | None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+    """The audit log, newest first (administrators)."""
+    require_role(actor, "admin")
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)))

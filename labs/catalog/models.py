@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Time
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table,
+                        Time, false, true)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labs.accounts.models import User
@@ -44,6 +46,18 @@ class Lab(Base):
     closures: Mapped[list[Closure]] = relationship(cascade="all, delete-orphan", order_by="Closure.starts_at")
     instruments: Mapped[list[Instrument]] = relationship(cascade="all, delete-orphan", order_by="Instrument.code")
     managers: Mapped[list[User]] = relationship(secondary=lab_managers)
+
+    @hybrid_method
+    def managed_by(self, actor) -> bool:
+        """Who manages a lab: an administrator every lab, a lab manager the labs assigned to them.
+        On the class it is the same rule as a SQL condition: `select(Lab).where(Lab.managed_by(actor))`."""
+        return actor.role == "admin" or (actor.role == "lab_manager" and actor in self.managers)
+
+    @managed_by.expression
+    def managed_by(cls, actor):
+        if actor.role == "admin":
+            return true()
+        return cls.managers.contains(actor) if actor.role == "lab_manager" else false()
 
 
 class OpeningHours(Base):

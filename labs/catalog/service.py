@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from labs import audit
 from labs.accounts.models import User
-from labs.accounts.service import new_calendar_token, require_role
+from labs.accounts.service import Actor, new_calendar_token, require_role
 from labs.catalog.models import Closure, Instrument, Lab, OpeningHours
 from labs.errors import Conflict, Forbidden, Invalid, NotFound
 
 LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "public_benefit", "fee_per_hour",
               "fee_per_batch", "approval_mode", "approval_deadline_days", "document_deadline_days",
               "min_duration_minutes", "max_duration_minutes", "max_advance_days")
+# Set when the lab is created; the manager's page shows them and changes the rest of LAB_FIELDS.
+FIXED_AT_CREATION = ("code", "discipline", "timezone")
 
 
 def list_labs(session: Session) -> list[Lab]:
@@ -31,21 +33,21 @@ def get_lab(session: Session, lab_id: int) -> Lab:
     return lab
 
 
-def _require_manager(actor: User | None, lab: Lab) -> User:
+def _require_manager(actor: Actor | None, lab: Lab) -> Actor:
     actor = require_role(actor, "admin", "lab_manager")
-    if actor.role == "lab_manager" and actor not in lab.managers:
+    if not lab.managed_by(actor):
         raise Forbidden(f"you do not manage lab {lab.code}")
     return actor
 
 
-def managed_lab(session: Session, actor: User | None, lab_id: int) -> tuple[User, Lab]:
-    """The actor and lab `lab_id`, which the actor must manage (or be an admin)."""
+def managed_lab(session: Session, actor: Actor | None, lab_id: int) -> tuple[Actor, Lab]:
+    """The actor and lab `lab_id`, which the actor must manage (Lab.managed_by)."""
     require_role(actor, "admin", "lab_manager")
     lab = get_lab(session, lab_id)
     return _require_manager(actor, lab), lab
 
 
-def _check(data: dict) -> None:
+def _validate_lab(data: dict) -> None:
     errors: dict[str, list[str]] = {}
     if "timezone" in data:
         try:
@@ -54,24 +56,24 @@ def _check(data: dict) -> None:
             errors["timezone"] = [f"unknown time zone {data['timezone']!r}"]
     if data.get("min_duration_minutes", 1) > data.get("max_duration_minutes", 10**9):
         errors["max_duration_minutes"] = ["must not be less than the minimum duration"]
-    codes = [i["code"] for i in data.get("instruments", [])]
+    codes = [instrument["code"] for instrument in data.get("instruments", [])]
     if len(codes) != len(set(codes)):
         errors["instruments"] = ["each instrument code once"]
-    for i, h in enumerate(data.get("hours", [])):
-        if h["closes"] <= h["opens"]:
-            errors.setdefault("hours", []).append(f"hours[{i}]: closes must be after opens")
+    for index, span in enumerate(data.get("hours", [])):
+        if span["closes"] <= span["opens"]:
+            errors.setdefault("hours", []).append(f"hours[{index}]: closes must be after opens")
     if errors:
         raise Invalid("invalid lab", errors)
 
 
-def create_lab(session: Session, actor: User | None, data: dict) -> Lab:
+def create_lab(session: Session, actor: Actor | None, data: dict) -> Lab:
     actor = require_role(actor, "admin")
-    _check(data)
+    _validate_lab(data)
     if session.scalar(select(Lab.id).where(Lab.code == data["code"])) is not None:
         raise Conflict(f"a lab with code {data['code']} exists")
     lab = Lab(**{k: v for k, v in data.items() if k in LAB_FIELDS}, calendar_token=new_calendar_token())
-    lab.hours = [OpeningHours(**h) for h in data.get("hours", [])]
-    lab.instruments = [Instrument(**i) for i in data.get("instruments", [])]
+    lab.hours = [OpeningHours(**span) for span in data.get("hours", [])]
+    lab.instruments = [Instrument(**instrument) for instrument in data.get("instruments", [])]
     lab.managers = _managers(session, data.get("manager_ids", []))
     session.add(lab)
     session.flush()
@@ -81,24 +83,24 @@ def create_lab(session: Session, actor: User | None, data: dict) -> Lab:
 
 def _managers(session: Session, ids: list[int]) -> list[User]:
     users = list(session.scalars(select(User).where(User.id.in_(ids), User.role == "lab_manager")))
-    missing = sorted(set(ids) - {u.id for u in users})
+    missing = sorted(set(ids) - {user.id for user in users})
     if missing:
         raise Invalid("unknown lab managers", {"manager_ids": [f"not lab managers: {missing}"]})
     return users
 
 
-def update_lab(session: Session, actor: User | None, lab_id: int, data: dict) -> Lab:
+def update_lab(session: Session, actor: Actor | None, lab_id: int, data: dict) -> Lab:
     lab = get_lab(session, lab_id)
     actor = _require_manager(actor, lab)
     if "manager_ids" in data and actor.role != "admin":
         raise Forbidden("only an admin assigns lab managers")
-    _check({**{k: getattr(lab, k) for k in ("min_duration_minutes", "max_duration_minutes")}, **data})
+    _validate_lab({**{k: getattr(lab, k) for k in ("min_duration_minutes", "max_duration_minutes")}, **data})
     before = audit.snapshot(lab, LAB_FIELDS)
     for key, value in data.items():
         if key in LAB_FIELDS:
             setattr(lab, key, value)
     if "hours" in data:
-        lab.hours = [OpeningHours(**h) for h in data["hours"]]
+        lab.hours = [OpeningHours(**span) for span in data["hours"]]
     if "manager_ids" in data:
         lab.managers = _managers(session, data["manager_ids"])
     session.flush()
@@ -106,7 +108,7 @@ def update_lab(session: Session, actor: User | None, lab_id: int, data: dict) ->
     return lab
 
 
-def add_closure(session: Session, actor: User | None, lab_id: int, starts_at: dt.datetime,
+def add_closure(session: Session, actor: Actor | None, lab_id: int, starts_at: dt.datetime,
                 ends_at: dt.datetime, reason: str) -> Closure:
     lab = get_lab(session, lab_id)
     actor = _require_manager(actor, lab)
@@ -131,7 +133,7 @@ def _check_instrument_code(session: Session, lab: Lab, code: str, instrument_id:
         raise Conflict(f"lab {lab.code} already has an instrument {code}")
 
 
-def add_instrument(session: Session, actor: User | None, lab_id: int, data: dict) -> Instrument:
+def add_instrument(session: Session, actor: Actor | None, lab_id: int, data: dict) -> Instrument:
     lab = get_lab(session, lab_id)
     actor = _require_manager(actor, lab)
     _check_instrument_code(session, lab, data["code"])
@@ -143,10 +145,25 @@ def add_instrument(session: Session, actor: User | None, lab_id: int, data: dict
     return instrument
 
 
-def update_instrument(session: Session, actor: User | None, instrument_id: int, data: dict) -> Instrument:
+def managed_instrument(session: Session, actor: Actor | None, lab_id: int,
+                       instrument_id: int) -> tuple[Actor, Lab, Instrument]:
+    """The actor, lab `lab_id` (which the actor must manage) and its instrument `instrument_id`."""
+    actor, lab = managed_lab(session, actor, lab_id)
+    return actor, lab, _find_instrument(session, instrument_id, lab.id)
+
+
+def _find_instrument(session: Session, instrument_id: int, lab_id: int | None = None) -> Instrument:
+    """Instrument `instrument_id`; with `lab_id`, only if it is that lab's (another's is absent)."""
     instrument = session.get(Instrument, instrument_id)
-    if instrument is None:
-        raise NotFound(f"no instrument with id {instrument_id}")
+    if instrument is None or (lab_id is not None and instrument.lab_id != lab_id):
+        raise NotFound(f"no instrument with id {instrument_id}" + (f" in lab {lab_id}" if lab_id is not None else ""))
+    return instrument
+
+
+def update_instrument(session: Session, actor: Actor | None, instrument_id: int, data: dict,
+                      lab_id: int | None = None) -> Instrument:
+    """Change an instrument (a new calibration certificate); with `lab_id`, only that lab's."""
+    instrument = _find_instrument(session, instrument_id, lab_id)
     lab = get_lab(session, instrument.lab_id)
     actor = _require_manager(actor, lab)
     if "code" in data:

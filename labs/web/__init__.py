@@ -1,7 +1,9 @@
-"""Server-rendered pages: session login with CSRF protection, in Simplified Chinese by default.
+"""The pages' shell: the layout, signing in, languages, CSRF protection and the helpers every page
+shares (labs.web.common). Each feature's pages live with it (booking.views, with its templates in
+booking/templates/booking/); the app factory registers them.
 
-Translations: message ids are English; after changing texts run
-    pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs
+Translations: message ids are English, Simplified Chinese by default; after changing texts run
+    pybabel extract -F labs/babel.cfg -k lazy_gettext --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs booking
     pybabel update -i labs/translations/messages.pot -d labs/translations --no-fuzzy-matching --no-wrap --ignore-obsolete
     pybabel compile -d labs/translations
 and commit the .po and .mo files (a fresh clone needs no build step).
@@ -15,13 +17,13 @@ csrf = CSRFProtect()
 
 
 def init_app(app) -> None:
-    from labs.web import admin, bookings, common, manage, views
+    from labs.web import admin, common, views
     # The CSRF token guards the forms; SameSite=Lax also keeps the session cookie off cross-site POSTs.
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None, not absent
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     csrf.init_app(app)
     common.init_app(app)
-    for module in (views, bookings, manage, admin):
+    for module in (views, admin):
         app.register_blueprint(module.blp)
     _serve_swagger_ui(app)
 

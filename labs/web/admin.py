@@ -4,25 +4,22 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from labs.accounts.api import UserIn
 from labs.accounts.auth import current_user
+from labs.accounts.schemas import UserIn
 from labs.accounts.service import create_user, list_users, require_role
-from labs.catalog.api import LabIn
-from labs.catalog.service import create_lab, list_labs
+from labs.catalog.schemas import LabIn
+from labs.catalog.service import LAB_FIELDS, create_lab, list_labs
 from labs.db import get_session
-from labs.web.common import DomainError, domain_error_page, load, save
+from labs.web.common import DomainError, commit_form, domain_error_page, read_form
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 blp.register_error_handler(DomainError, domain_error_page)
-LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "fee_per_hour", "fee_per_batch",
-              "approval_mode", "approval_deadline_days", "document_deadline_days", "min_duration_minutes",
-              "max_duration_minutes", "max_advance_days")
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_code", "enterprise_name")
 
 
 def _lab_page(form, errors=None, status=200):
     db, actor = get_session(), current_user()
-    managers = [u for u in list_users(db, actor) if u.role == "lab_manager"]
+    managers = [user for user in list_users(db, actor) if user.role == "lab_manager"]
     return render_template("admin/labs.html", labs=list_labs(db), managers=managers, form=form,
                            errors=errors or {}), status
 
@@ -41,9 +38,9 @@ def labs():
     data["hours"] = [{"weekday": d, "opens": form.get("opens", ""), "closes": form.get("closes", "")}
                      for d in form.getlist("weekdays")]
     data["manager_ids"] = form.getlist("manager_ids")
-    fields, errors = load(LabIn(), data)
+    fields, errors = read_form(LabIn(), data)
     if not errors:
-        lab, errors, _conflict = save(lambda: create_lab(get_session(), actor, fields), "code")
+        lab, errors, _conflict = commit_form(lambda: create_lab(get_session(), actor, fields), "code")
         if lab:
             flash(_("Lab %(code)s created.", code=lab.code), "info")
             return redirect(url_for("admin.labs"))
@@ -56,10 +53,10 @@ def users():
     db = get_session()
     errors = {}
     if request.method == "POST":
-        fields, errors = load(UserIn(), {k: request.form.get(k, "").strip() if k != "password"
-                                         else request.form.get(k, "") for k in USER_FIELDS})
+        fields, errors = read_form(UserIn(), {k: request.form.get(k, "").strip() if k != "password"
+                                              else request.form.get(k, "") for k in USER_FIELDS})
         if not errors:
-            user, errors, _conflict = save(lambda: create_user(db, actor, **fields), "email")
+            user, errors, _conflict = commit_form(lambda: create_user(db, actor, **fields), "email")
             if user:
                 flash(_("User %(email)s created.", email=user.email), "info")
                 return redirect(url_for("admin.users"))

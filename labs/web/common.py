@@ -16,12 +16,6 @@ from labs.db import get_session
 from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from labs.i18n import LANGUAGES
 
-STATUS = {
-    "requested": lazy_gettext("requested"), "approved": lazy_gettext("approved"),
-    "checked_in": lazy_gettext("checked in"), "rejected": lazy_gettext("rejected"),
-    "cancelled": lazy_gettext("cancelled"), "completed": lazy_gettext("completed"),
-    "no_show": lazy_gettext("no-show"), "lapsed": lazy_gettext("lapsed"),
-}
 ROLE = {
     "admin": lazy_gettext("administrator"), "lab_manager": lazy_gettext("lab manager"),
     "technician": lazy_gettext("technician"), "inspector": lazy_gettext("inspector"),
@@ -57,6 +51,16 @@ def _refuse_nul():
     return None
 
 
+def home_url() -> str:
+    """The front page: the lab catalog."""
+    return url_for("bookings.catalog")
+
+
+def local_moment(day: dt.date, time: dt.time, tz: str) -> dt.datetime:
+    """A date and wall-clock time typed into a form, in the lab's time zone, as an aware datetime."""
+    return dt.datetime.combine(day, time, ZoneInfo(tz))
+
+
 def local(value: dt.datetime | str, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC time (or its ISO text, as in a Conflict's slots) as wall-clock time in the lab's zone."""
     if isinstance(value, str):
@@ -84,9 +88,9 @@ def week_of(arg: str | None, tz: str | None = None) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def save(call, conflict_field: str) -> tuple[object | None, dict[str, list[str]], Conflict | None]:
-    """Run one service call and commit. A broken rule or a conflict is rolled back and comes back
-    as messages per field (and the Conflict itself), for the form to be shown again."""
+def commit_form(call, conflict_field: str) -> tuple[object | None, dict[str, list[str]], Conflict | None]:
+    """Run the service call a form asks for and commit. A broken rule or a conflict is rolled back
+    and comes back as messages per field (and the Conflict itself), for the form to be shown again."""
     db = get_session()
     try:
         result = call()
@@ -100,7 +104,20 @@ def save(call, conflict_field: str) -> tuple[object | None, dict[str, list[str]]
         return None, {conflict_field: [exc.detail]}, exc
 
 
-def load(schema: ma.Schema, data: dict) -> tuple[dict, dict[str, list[str]]]:
+def commit_button(call, done) -> None:
+    """Run the service call a button asks for and commit, then flash `done(result)`; a conflict is
+    rolled back and flashed as the reason it was refused."""
+    db = get_session()
+    try:
+        result = call()
+        db.commit()
+        flash(done(result), "info")
+    except Conflict as exc:
+        db.rollback()
+        flash(exc.detail, "error")
+
+
+def read_form(schema: ma.Schema, data: dict) -> tuple[dict, dict[str, list[str]]]:
     """Validate form input with the API's schema, so pages and API accept the same things. Empty
     fields count as absent (defaults apply; required ones are reported)."""
     try:
@@ -132,14 +149,15 @@ def lang_url(code: str) -> str:
         # (?lab_id= on /labs/1) or like url_for's own (endpoint, _scheme) would clash with them.
         args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", code)]
         return f"{url_for(request.endpoint, **(request.view_args or {}))}?{urlencode(args)}"
-    return url_for("web.catalog", lang=code)
+    return f"{home_url()}?{urlencode([('lang', code)])}"
 
 
 def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.before_request(_refuse_nul)
     app.jinja_env.filters["local"] = local
-    app.jinja_env.globals.update(STATUS=STATUS, ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name)
+    app.jinja_env.globals.update(ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name,
+                                 home_url=home_url)
 
     @app.context_processor
     def _page_context():

@@ -1,46 +1,24 @@
-"""Public pages (catalog, a lab's week), signing in and out, the user's notifications."""
+"""The shell's own pages: signing in and out, and the signed-in user's notifications."""
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session
 from flask_babel import gettext as _
 
-from booking.availability import availability, week_overview
+from labs.accounts import service as accounts
 from labs.accounts.auth import current_user
-from labs.accounts.service import ROLES, authenticate, require_role
-from labs.catalog.service import get_lab
 from labs.db import get_session
 from labs.errors import Unauthorized
-from labs.notify import notifications_for
-from labs.web.common import DomainError, domain_error_page, today, week_of
+from labs.web.common import DomainError, domain_error_page, home_url
 
 blp = Blueprint("web", __name__)
 blp.register_error_handler(DomainError, domain_error_page)
-
-
-@blp.get("/")
-def catalog():
-    monday = week_of(request.args.get("week"))
-    return render_template("catalog.html", week=week_overview(get_session(), monday), monday=monday,
-                           timedelta=dt.timedelta)
-
-
-@blp.get("/labs/<int:lab_id>")
-def lab(lab_id: int):
-    db = get_session()
-    the_lab = get_lab(db, lab_id)
-    monday = week_of(request.args.get("week"), the_lab.timezone)
-    week = availability(db, lab_id, monday, monday + dt.timedelta(days=6))
-    return render_template("lab.html", lab=the_lab, week=week, monday=monday, today=today(the_lab.timezone),
-                           timedelta=dt.timedelta)
 
 
 def _safe_next(target: str | None) -> str:
     # Only paths on this site: an absolute or scheme-relative URL would make an open redirect.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("web.catalog")
+    return home_url()
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -49,7 +27,7 @@ def login():
         return render_template("login.html", next=request.args.get("next", ""), email="")
     email = request.form.get("email", "")
     try:
-        user = authenticate(get_session(), email, request.form.get("password", ""))
+        user = accounts.authenticate(get_session(), email, request.form.get("password", ""))
     except Unauthorized:
         return render_template("login.html", next=request.form.get("next", ""), email=email,
                                error=_("Wrong e-mail or password.")), 401
@@ -67,10 +45,9 @@ def logout():
     if lang:
         session["lang"] = lang
     flash(_("You are logged out."), "info")
-    return redirect(url_for("web.catalog"))
+    return redirect(home_url())
 
 
 @blp.get("/notifications")
 def notifications():
-    user = require_role(current_user(), *ROLES)
-    return render_template("notifications.html", notifications=notifications_for(get_session(), user))
+    return render_template("notifications.html", notifications=accounts.notifications(get_session(), current_user()))

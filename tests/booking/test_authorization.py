@@ -174,8 +174,8 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("static", "GET", None): Case(lambda sc, r: ("/static/no-such-file.css", None), expect(404)),
     ("swagger_ui_files", "GET", None): Case(lambda sc, r: ("/static/swagger-ui/swagger-ui.css", None), PUBLIC),
     # Pages.
-    ("web.catalog", "GET", None): Case(lambda sc, r: ("/", None), PUBLIC),
-    ("web.lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}", None), PUBLIC),
+    ("bookings.catalog", "GET", None): Case(lambda sc, r: ("/", None), PUBLIC),
+    ("bookings.lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}", None), PUBLIC),
     ("web.login", "GET", None): Case(lambda sc, r: ("/login", None), PUBLIC),
     ("web.login", "POST", None): Case(
         lambda sc, r: ("/login", {"email": sc.emails.get(r, "nobody@example.com"),
@@ -200,17 +200,17 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         lambda sc, r: ("/approvals", None), expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200)),
     ("bookings.lab_calendar", "GET", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/calendar", None), expect(403, anonymous=LOGIN, admin=200, manager=200)),
-    ("manage.manage_lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}/manage", None), PAGE_MANAGES_LAB),
-    ("manage.save_settings", "POST", None): Case(
+    ("bookings.manage_lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}/manage", None), PAGE_MANAGES_LAB),
+    ("bookings.save_settings", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/settings", {"name": "Bearing lab"}), PAGE_CHANGES_LAB),
-    ("manage.add_instrument", "POST", None): Case(
+    ("bookings.add_instrument", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/instruments",
                        {"code": f"P{sc.seq()}", "name": "gauge", "calibration_valid_until": "2031-01-01"}),
         PAGE_CHANGES_LAB),
-    ("manage.recalibrate", "POST", None): Case(
+    ("bookings.recalibrate", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/instruments/{sc.instrument}", {"calibration_valid_until": "2031-01-01"}),
         PAGE_CHANGES_LAB),
-    ("manage.add_closure", "POST", None): Case(
+    ("bookings.add_closure", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/closures",
                        {"starts_at_date": "2030-01-07", "starts_at_time": "08:00", "ends_at_date": "2030-01-07",
                         "ends_at_time": "12:00", "reason": "maintenance"}), PAGE_CHANGES_LAB),

@@ -20,7 +20,7 @@ from labs.db import Base, session_scope
 from tests.conftest import booking_body, next_working_day
 from tests.web.conftest import csrf_token, signed_in
 
-BLUEPRINTS = ("web", "bookings", "manage", "admin")
+BLUEPRINTS = ("web", "bookings", "admin")
 MAX_ID = 2**31 - 1
 
 # Values that have broken form handlers somewhere: NUL (PostgreSQL refuses it in text), the ends of
@@ -114,9 +114,9 @@ BOOKING = {"start": "09:00", "end": "11:00", "test_type": "life test", "sample_d
            "batches": "2", "contact_name": "Zhang San", "contact_phone": "13800000000"}
 
 ROUTES = [
-    Route("GET", "web.catalog", lambda c: _one("/"), lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
+    Route("GET", "bookings.catalog", lambda c: _one("/"), lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
           ("anonymous", "enterprise"), extra_keys=JUNK_QUERY),
-    Route("GET", "web.lab", lambda c: _ids(f"/labs/{c['lab']}"),
+    Route("GET", "bookings.lab", lambda c: _ids(f"/labs/{c['lab']}"),
           lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("zh_Hant_TW")},
           ("anonymous", "enterprise"), extra_keys=JUNK_QUERY),
     Route("GET", "web.login", lambda c: _one("/login"), lambda c: {"next": _one("/bookings"), "lang": _one("en")},
@@ -170,9 +170,9 @@ ROUTES = [
     Route("GET", "bookings.lab_calendar", lambda c: _one(f"/labs/{c['lab']}/calendar"),
           lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
           ("manager",), ("enterprise", "other_manager"), extra_keys=JUNK_QUERY),
-    Route("GET", "manage.manage_lab", lambda c: _one(f"/labs/{c['managed']}/manage"), lambda c: {"lang": _one("en")},
+    Route("GET", "bookings.manage_lab", lambda c: _one(f"/labs/{c['managed']}/manage"), lambda c: {"lang": _one("en")},
           ("manager",), ("other_manager", "enterprise"), examples=10, extra_keys=JUNK_QUERY),
-    Route("POST", "manage.save_settings", lambda c: _one(f"/labs/{c['managed']}/manage/settings"),
+    Route("POST", "bookings.save_settings", lambda c: _one(f"/labs/{c['managed']}/manage/settings"),
           lambda c: {"name": _one("Pump lab"), "location": _one("Building 2"), "bays": _one("2"),
                      "fee_per_hour": _one("80"), "fee_per_batch": _one("20.5"), "approval_mode": _one("instant"),
                      "approval_deadline_days": _one("3"), "document_deadline_days": _one("5"),
@@ -180,16 +180,16 @@ ROUTES = [
                      "max_advance_days": _one("90"), "public_benefit": _one(None), "set_hours": _one(None),
                      **_hours()},
           ("manager",), ("other_manager", "enterprise", "anonymous"), examples=50),
-    Route("POST", "manage.add_instrument", lambda c: _one(f"/labs/{c['managed']}/manage/instruments"),
+    Route("POST", "bookings.add_instrument", lambda c: _one(f"/labs/{c['managed']}/manage/instruments"),
           lambda c: {"code": _one("CT-9"), "name": _one("industrial CT"), "certificate_no": _one("JJG-9"),
                      "calibration_valid_until": _one("2030-01-01")},
           ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30),
-    Route("POST", "manage.recalibrate",
+    Route("POST", "bookings.recalibrate",
           lambda c: _ids(c["managed_instrument"], c["instrument"], 999999).map(
               lambda i: f"/labs/{c['managed']}/manage/instruments/{i}"),
           lambda c: {"certificate_no": _one("JJG-10"), "calibration_valid_until": _one("2031-06-30")},
           ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30),
-    Route("POST", "manage.add_closure", lambda c: _one(f"/labs/{c['managed']}/manage/closures"),
+    Route("POST", "bookings.add_closure", lambda c: _one(f"/labs/{c['managed']}/manage/closures"),
           lambda c: {"starts_at_date": _one((c["day"] + dt.timedelta(days=60)).isoformat()),
                      "starts_at_time": _one("08:00"),
                      "ends_at_date": _one((c["day"] + dt.timedelta(days=61)).isoformat()),

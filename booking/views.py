@@ -1,0 +1,352 @@
+"""The booking pages: the lab catalog and a lab's week (public), the request form and my bookings
+(enterprises), the approval queue, a lab's calendar and the page that manages a lab (its managers).
+
+Each route reads its input with the schemas the API uses (booking.schemas, labs.catalog.schemas),
+calls one service function and renders a template of templates/booking/.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext
+
+from booking import availability, calendar, service, stats
+from booking.schemas import BookingIn, SeriesIn
+from booking.service import BookingRequest
+from labs.accounts.auth import current_user
+from labs.accounts.service import require_role
+from labs.catalog import service as lab_catalog
+from labs.catalog.schemas import ClosureIn, InstrumentIn, InstrumentPatch, LabPatch
+from labs.db import get_session, utcnow
+from labs.web.common import (DomainError, commit_button, commit_form, domain_error_page, local, local_moment,
+                             read_form, today, week_of)
+
+blp = Blueprint("bookings", __name__, template_folder="templates")
+blp.register_error_handler(DomainError, domain_error_page)
+
+STATUS = {
+    "requested": lazy_gettext("requested"), "approved": lazy_gettext("approved"),
+    "checked_in": lazy_gettext("checked in"), "rejected": lazy_gettext("rejected"),
+    "cancelled": lazy_gettext("cancelled"), "completed": lazy_gettext("completed"),
+    "no_show": lazy_gettext("no-show"), "lapsed": lazy_gettext("lapsed"),
+}
+# The request form's own fields; the slot is read from date + start + end in the lab's time zone.
+REQUEST_FIELDS = ("lab_id", "test_type", "sample_description", "batches", "contact_name", "contact_phone",
+                  "missing_documents")
+USAGE_MONTHS = 6  # the manage page shows this month and the five before it
+# The settings form of the manage page: what a lab's managers may change.
+SETTINGS = tuple(k for k in lab_catalog.LAB_FIELDS if k not in lab_catalog.FIXED_AT_CREATION)
+
+
+@blp.context_processor
+def _booking_context():
+    return {"STATUS": STATUS}
+
+
+# --- public: the catalog and a lab's week ----------------------------------------------------------
+
+@blp.get("/")
+def catalog():
+    monday = week_of(request.args.get("week"))
+    return render_template("booking/catalog.html", week=availability.week_overview(get_session(), monday),
+                           monday=monday, timedelta=dt.timedelta)
+
+
+@blp.get("/labs/<int:lab_id>")
+def lab(lab_id: int):
+    db = get_session()
+    the_lab = lab_catalog.get_lab(db, lab_id)
+    monday = week_of(request.args.get("week"), the_lab.timezone)
+    week = availability.availability(db, lab_id, monday, monday + dt.timedelta(days=6))
+    return render_template("booking/lab.html", lab=the_lab, week=week, monday=monday,
+                           today=today(the_lab.timezone), timedelta=dt.timedelta)
+
+
+# --- enterprises: requests, their bookings and waitlist places ---------------------------------------
+
+class RepeatIn(SeriesIn):
+    """The form's repeat fields, checked as the API checks them (absent: once)."""
+
+    class Meta:
+        fields = ("weeks", "policy")
+
+
+def _read_request(form, labs) -> tuple[dict, dict[str, list[str]]]:
+    """The booking request from the form, or messages per field."""
+    data = {k: form.get(k, "").strip() for k in REQUEST_FIELDS}
+    data["instrument_ids"] = form.getlist("instrument_ids")
+    data["commitment_signed"] = "commitment_signed" in form
+    lab = next((lab for lab in labs if str(lab.id) == data["lab_id"]), None)
+    parsed, errors = {}, {}
+    for name, parse, message in (("date", dt.date.fromisoformat, _("Enter a date as YYYY-MM-DD.")),
+                                 ("start", dt.time.fromisoformat, _("Enter a time as HH:MM.")),
+                                 ("end", dt.time.fromisoformat, _("Enter a time as HH:MM."))):
+        try:
+            parsed[name] = parse(form.get(name, ""))
+        except ValueError:
+            errors[name] = [message]
+    moments = {}
+    if lab is not None and not errors:
+        moments = {"starts_at": local_moment(parsed["date"], parsed["start"], lab.timezone),
+                   "ends_at": local_moment(parsed["date"], parsed["end"], lab.timezone)}
+        # Checked as the API checks them: a year like 9999 passes the date field, and a weekly
+        # series from it would overflow Python's dates.
+        data.update({k: v.isoformat() for k, v in moments.items()})
+    fields, load_errors = read_form(BookingIn(partial=("starts_at", "ends_at")), data)
+    errors = {**load_errors, **errors}
+    if lab is None:
+        errors["lab_id"] = [_("Choose a lab.")]
+    if errors:
+        return {}, errors
+    fields.update(moments)
+    fields["instrument_ids"] = tuple(fields["instrument_ids"])
+    return fields, errors
+
+
+@blp.route("/bookings/new", methods=["GET", "POST"])
+def new_booking():
+    """One slot, the same slot weekly (all or nothing, or skipping what is taken), or a place on the
+    waitlist for a slot that is taken."""
+    db, actor = get_session(), current_user()
+    require_role(actor, "enterprise")
+    labs = lab_catalog.list_labs(db)
+    if request.method == "GET":
+        form = {"lab_id": request.args.get("lab_id", ""), "date": request.args.get("date", ""),
+                "batches": "1", "contact_name": actor.name, "weeks": "1", "policy": "all_or_nothing"}
+        return render_template("booking/booking_form.html", labs=labs, form=form, errors={}, today=today())
+    fields, errors = _read_request(request.form, labs)
+    repeat, repeat_errors = read_form(RepeatIn(partial=True),
+                                      {k: request.form.get(k, "") for k in ("weeks", "policy")})
+    errors.update(repeat_errors)
+    weeks, policy = repeat.get("weeks", 1), repeat.get("policy", "all_or_nothing")
+    conflict = None
+    if not errors:
+        req = BookingRequest(**fields)
+        if "waitlist" in request.form:
+            entry, errors, conflict = commit_form(lambda: service.join_waitlist(db, actor, req), "starts_at")
+            if entry:
+                flash(_("You are on the waitlist: if the slot frees up, it is booked for you and you are told."),
+                      "info")
+                return redirect(url_for("bookings.mine"))
+        elif weeks > 1:
+            report, errors, conflict = commit_form(
+                lambda: service.request_series(db, actor, req, weeks, policy), "starts_at")
+            if report:
+                booked = [o for o in report["occurrences"] if o["booking_id"]]
+                flash(_("%(n)s of %(weeks)s weekly bookings made.", n=len(booked), weeks=weeks), "info")
+                for occurrence in report["occurrences"]:
+                    if occurrence["problem"]:
+                        flash(_("Skipped %(date)s: %(problem)s",
+                                date=local(occurrence["starts_at"], _timezone_of(labs, req.lab_id)),
+                                problem=occurrence["problem"]), "error")
+                return redirect(url_for("bookings.mine"))
+        else:
+            booking, errors, conflict = commit_form(lambda: service.request_booking(db, actor, req), "starts_at")
+            if booking:
+                flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
+                return redirect(url_for("bookings.mine"))
+    extra = conflict.extra if conflict else {}
+    return render_template("booking/booking_form.html", labs=labs, form=request.form, errors=errors,
+                           conflicts=extra.get("conflicts", []), occurrences=extra.get("occurrences", []),
+                           lab_tz=_timezone_of(labs, fields.get("lab_id")), today=today()), \
+        409 if conflict else 422
+
+
+def _timezone_of(labs, lab_id) -> str | None:
+    return next((lab.timezone for lab in labs if lab.id == lab_id), None)
+
+
+@blp.get("/bookings")
+def mine():
+    actor = current_user()
+    require_role(actor, "enterprise")
+    db = get_session()
+    return render_template("booking/my_bookings.html", bookings=service.list_bookings(db, actor),
+                           waitlist=service.waitlist_of(db, actor))
+
+
+@blp.post("/waitlist/<int:entry_id>/leave")
+def leave_waitlist(entry_id: int):
+    commit_button(lambda: service.leave_waitlist(get_session(), current_user(), entry_id),
+                  lambda _entry: _("You left the waitlist."))
+    return redirect(url_for("bookings.mine"))
+
+
+@blp.post("/bookings/<int:booking_id>/<any(approve, reject, cancel):action>")
+def act(booking_id: int, action: str):
+    note = request.form.get("note", "")[:2000]
+    commit_button(lambda: service.transition(get_session(), current_user(), booking_id, action, note),
+                  lambda booking: _("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]))
+    back = request.form.get("back")
+    return redirect(url_for(back) if back in ("bookings.mine", "bookings.approvals")
+                    else url_for("bookings.catalog"))
+
+
+@blp.post("/bookings/<int:booking_id>/documents")
+def documents_delivered(booking_id: int):
+    """The enterprise delivered what it committed to (容缺受理): the booking no longer lapses."""
+    commit_button(lambda: service.submit_documents(get_session(), current_user(), booking_id),
+                  lambda _booking: _("Booking #%(id)s: documents delivered.", id=booking_id))
+    return redirect(url_for("bookings.mine"))
+
+
+@blp.post("/labs/<int:lab_id>/calendar/feed")
+def renew_lab_feed(lab_id: int):
+    db = get_session()
+    calendar.lab_feed_token(db, current_user(), lab_id, renew=True)
+    db.commit()
+    flash(_("The calendar feed has a new address; the old one no longer works."), "info")
+    return redirect(url_for("bookings.lab_calendar", lab_id=lab_id))
+
+
+@blp.post("/bookings/feed")
+def renew_enterprise_feed():
+    db = get_session()
+    calendar.enterprise_feed_token(db, current_user(), renew=True)
+    db.commit()
+    flash(_("The calendar feed has a new address; the old one no longer works."), "info")
+    return redirect(url_for("bookings.mine"))
+
+
+# --- lab managers: approvals, a lab's calendar, managing a lab ---------------------------------------
+
+@blp.get("/approvals")
+def approvals():
+    queue = service.approval_queue(get_session(), current_user())
+    now = utcnow()
+    return render_template("booking/approvals.html",
+                           rows=[(booking, service.is_overdue(booking, now)) for booking in queue])
+
+
+@blp.get("/labs/<int:lab_id>/calendar")
+def lab_calendar(lab_id: int):
+    db = get_session()
+    lab = lab_catalog.get_lab(db, lab_id)
+    tz = ZoneInfo(lab.timezone)
+    monday = week_of(request.args.get("week"), lab.timezone)
+    start = local_moment(monday, dt.time(), lab.timezone)
+    bookings = service.lab_bookings_between(db, current_user(), lab_id, start, start + dt.timedelta(days=7))
+    days = [monday + dt.timedelta(days=offset) for offset in range(7)]
+    by_day = [(day, [booking for booking in bookings if booking.starts_at.astimezone(tz).date() == day])
+              for day in days]
+    return render_template("booking/lab_calendar.html", lab=lab, days=by_day, monday=monday, timedelta=dt.timedelta)
+
+
+def _managed_lab(lab_id: int):
+    db = get_session()
+    actor, lab = lab_catalog.managed_lab(db, current_user(), lab_id)
+    return db, actor, lab
+
+
+def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, status: int = 200):
+    """The manage page; after a refused form, its messages and what was typed into it."""
+    errors = errors or {}
+    forms = {form_name: request.form} if form_name else {}
+    hours = {span.weekday: span for span in lab.hours}
+    # Split hours (08:00-12:00 and 13:00-17:00 on one day) are set through the API; the form's one
+    # span a day would merge them, so it leaves them alone.
+    split_hours = len(hours) < len(lab.hours)
+    settings = forms.get("settings") or {
+        **{k: getattr(lab, k) for k in SETTINGS},
+        **{f"opens_{d}": hours[d].opens.strftime("%H:%M") for d in hours},
+        **{f"closes_{d}": hours[d].closes.strftime("%H:%M") for d in hours}}
+    now = utcnow()
+    usage = stats.recent_usage(get_session(), current_user(), lab.id, USAGE_MONTHS, now)
+    return render_template("booking/manage_lab.html", usage=usage, lab=lab, settings=settings, forms=forms,
+                           errors={f"{form_name}.{k}": v for k, v in errors.items()},
+                           by_form={form_name: errors} if errors else {}, split_hours=split_hours,
+                           closures=[c for c in lab.closures if c.ends_at > now], today=today(lab.timezone),
+                           timedelta=dt.timedelta), status
+
+
+@blp.get("/labs/<int:lab_id>/manage")
+def manage_lab(lab_id: int):
+    _db, _actor, lab = _managed_lab(lab_id)
+    return _manage_page(lab)
+
+
+def _saved(lab, message: str):
+    flash(message, "info")
+    return redirect(url_for("bookings.manage_lab", lab_id=lab.id))
+
+
+def _refused(lab, form_name: str, errors: dict):
+    """The page again, with the messages and the input of the form that was refused (422)."""
+    return _manage_page(lab, form_name, errors, 422)
+
+
+@blp.post("/labs/<int:lab_id>/manage/settings")
+def save_settings(lab_id: int):
+    db, actor, lab = _managed_lab(lab_id)
+    form = request.form
+    data = {k: form.get(k, "").strip() for k in SETTINGS}
+    data["public_benefit"] = "public_benefit" in form
+    if "set_hours" in form:
+        # One span a weekday; a weekday with neither time is closed (Saturday, Sunday: no weekend service).
+        data["hours"] = [{"weekday": d, "opens": form.get(f"opens_{d}", ""), "closes": form.get(f"closes_{d}", "")}
+                         for d in range(7) if form.get(f"opens_{d}") or form.get(f"closes_{d}")]
+    fields, errors = read_form(LabPatch(), data)
+    if data.get("hours") == []:
+        fields["hours"] = []  # read_form() drops an empty list as absent; here it means closed every day
+    if not errors:
+        _lab, errors, _conflict = commit_form(lambda: lab_catalog.update_lab(db, actor, lab_id, fields), "name")
+        if not errors:
+            return _saved(lab, _("The settings of %(code)s are saved.", code=lab.code))
+    return _refused(lab, "settings", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/instruments")
+def add_instrument(lab_id: int):
+    db, actor, lab = _managed_lab(lab_id)
+    fields, errors = read_form(InstrumentIn(), {k: request.form.get(k, "").strip() for k in
+                                                ("code", "name", "certificate_no", "calibration_valid_until")})
+    if not errors:
+        instrument, errors, _conflict = commit_form(
+            lambda: lab_catalog.add_instrument(db, actor, lab_id, fields), "code")
+        if instrument:
+            return _saved(lab, _("Instrument %(code)s added.", code=instrument.code))
+    return _refused(lab, "instrument", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/instruments/<int:instrument_id>")
+def recalibrate(lab_id: int, instrument_id: int):
+    """A new calibration certificate: its number and the date it is valid until."""
+    db = get_session()
+    actor, lab, _instrument = lab_catalog.managed_instrument(db, current_user(), lab_id, instrument_id)
+    fields, errors = read_form(InstrumentPatch(), {k: request.form.get(k, "").strip()
+                                                   for k in ("certificate_no", "calibration_valid_until")})
+    if not errors:
+        instrument, errors, _conflict = commit_form(
+            lambda: lab_catalog.update_instrument(db, actor, instrument_id, fields), "calibration_valid_until")
+        if instrument:
+            return _saved(lab, _("Instrument %(code)s: calibration valid until %(date)s.", code=instrument.code,
+                                 date=instrument.calibration_valid_until.isoformat()))
+    return _refused(lab, f"instrument_{instrument_id}", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/closures")
+def add_closure(lab_id: int):
+    """A closure from one local date and time to another, in the lab's time zone."""
+    db, actor, lab = _managed_lab(lab_id)
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    moments = {}
+    for name in ("starts_at", "ends_at"):
+        try:
+            moments[name] = local_moment(dt.date.fromisoformat(form.get(f"{name}_date", "")),
+                                         dt.time.fromisoformat(form.get(f"{name}_time", "") or "00:00"),
+                                         lab.timezone).isoformat()
+        except ValueError:
+            errors[name] = [_("Enter a date as YYYY-MM-DD and a time as HH:MM.")]
+    fields, load_errors = read_form(ClosureIn(), {**moments, "reason": form.get("reason", "").strip()})
+    errors = {**load_errors, **errors}
+    if not errors:
+        closure, errors, _conflict = commit_form(
+            lambda: lab_catalog.add_closure(db, actor, lab_id, **fields), "starts_at")
+        if closure:
+            return _saved(lab, _("%(code)s is closed from %(start)s to %(end)s.", code=lab.code,
+                                 start=moments["starts_at"][:16].replace("T", " "),
+                                 end=moments["ends_at"][:16].replace("T", " ")))
+    return _refused(lab, "closure", errors)

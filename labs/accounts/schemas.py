@@ -1,0 +1,63 @@
+"""The accounts schemas, shared by the API (labs.accounts.api) and the administrator's pages."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from labs.accounts.models import ROLES
+
+
+class TokenRequest(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=254))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
+
+
+class TokenResponse(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True)
+
+
+class EnterpriseOut(ma.Schema):
+    id = ma.fields.Integer()
+    credit_code = ma.fields.String()
+    name = ma.fields.String()
+
+
+class UserOut(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    enterprise = ma.fields.Nested(EnterpriseOut, allow_none=True)
+
+
+class UserIn(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=254))
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=8, max=1024))
+    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    enterprise_code = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=18))
+    enterprise_name = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
+
+
+class NotificationOut(ma.Schema):
+    id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    subject = ma.fields.String()
+    body = ma.fields.String()
+    read_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class AuditOut(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.AwareDateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    action = ma.fields.String()
+    entity = ma.fields.String()
+    entity_id = ma.fields.Integer()
+    before = ma.fields.Dict(allow_none=True)
+    after = ma.fields.Dict(allow_none=True)
+
+
+class Page(ma.Schema):
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=10**9))
