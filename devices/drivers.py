@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from devices import maps
@@ -190,8 +189,9 @@ class FdrDriver(_ModbusDriver):
         fuels = {v: k for k, v in maps.FUEL_KINDS.items()}
         if fuel_kind not in fuels:
             raise ValueError(f"fuel_kind must be one of {', '.join(fuels)}, not {fuel_kind!r}")
-        if not (volume_l > 0 and flow_l_per_min > 0 and 1 <= nozzle <= 16):
-            raise ValueError("volume and flow must be positive and the nozzle 1 to 16")
+        nozzles = self.map["nozzle"].valid
+        if not (volume_l > 0 and flow_l_per_min > 0 and nozzle in nozzles):
+            raise ValueError(f"volume and flow must be positive and the nozzle {nozzles[0]} to {nozzles[-1]}")
         action = f"deliver {volume_l:g} L at {flow_l_per_min:g} L/min, {fuel_kind}, nozzle {nozzle}"
         await self.write({"target_volume": volume_l, "target_flow": flow_l_per_min,
                           "fuel_kind": fuels[fuel_kind], "nozzle": nozzle}, action)
@@ -345,14 +345,3 @@ class TmrDriver(_Driver):
 
 
 DRIVERS = {"fdr": FdrDriver, "emb": EmbDriver, "tmr": TmrDriver}
-
-
-@contextlib.asynccontextmanager
-async def open_rig(link: Link | str, kind: str, *, pool: BusPool | None = None, **kw):
-    """A driver for one rig; with no pool given, a private one closed on exit."""
-    if kind not in DRIVERS:
-        raise ValueError(f"rig kind must be one of {', '.join(DRIVERS)}, not {kind!r}")
-    async with contextlib.AsyncExitStack() as stack:
-        if pool is None:
-            pool = await stack.enter_async_context(BusPool())
-        yield DRIVERS[kind](link, pool, **kw)

@@ -33,7 +33,7 @@ FDR = RegisterMap("fdr", (
     Field("target_volume", 100, "f32", HOLDING, "L", "rw"),
     Field("target_flow", 102, "f32", HOLDING, "L/min", "rw"),
     Field("fuel_kind", 104, "u16", HOLDING, access="rw"),
-    Field("nozzle", 105, "u16", HOLDING, access="rw"),
+    Field("nozzle", 105, "u16", HOLDING, access="rw", valid=range(1, 17)),
     Field("command", 106, "u16", HOLDING, access="rw"),
 ))
 

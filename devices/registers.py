@@ -22,6 +22,7 @@ class Field:
     access: str = "r"  # r or rw
     length: int = 0  # registers, for ascii only
     scale: float = 1  # value = raw * scale (e.g. firmware 103 -> 1.03)
+    valid: range | None = None  # the whole values the rig accepts, where its datasheet limits them
     count: int = dc_field(init=False, repr=False, compare=False)  # registers it takes
 
     def __post_init__(self):

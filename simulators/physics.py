@@ -146,7 +146,7 @@ class FdrModel(_RigModel):
             s = self.settings
             if self._state()[1] == "running":
                 raise Refused(6, "a run is in progress")
-            if not (s["target_volume"] > 0 and s["target_flow"] > 0 and 1 <= s["nozzle"] <= 16
+            if not (s["target_volume"] > 0 and s["target_flow"] > 0 and s["nozzle"] in self.map["nozzle"].valid
                     and s["fuel_kind"] in FUEL_EXPANSION_PER_C):
                 raise Refused(3, "run settings out of range")
             t_b = self.temperatures[0] + self.rng.gauss(0, 0.05)
