@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 
 from devices.cli import rig
 from labs.errors import DomainError
+from labs.verification.cli import audit, runner, verify
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -35,11 +37,20 @@ def upgrade(app, revision: str = "head") -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = app.extensions["labs.engine"]
     command.upgrade(cfg, revision)
+    if revision == "head":
+        from labs.db import session_scope
+        from labs.verification.service import sync_procedures
+        with session_scope(app) as session:
+            sync_procedures(session)  # the procedure versions shipped with this release
 
 
 @click.group()
-def main():
+@click.pass_context
+def main(ctx):
     """labs: metrology and lab booking for the bureau."""
+    # The features' commands get their app from here, the composition root (with a secret key
+    # checked for the long-running ones).
+    ctx.obj = SimpleNamespace(app=_app, service_app=_app_with_secret_key)
 
 
 @main.group()
@@ -108,11 +119,14 @@ def scheduler():
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def demo(host, port, workers):
-    """Migrate, load demo data (labs, users, bookings), print the logins, and serve."""
+    """Migrate, load demo data (labs, users, bookings, instruments), start simulated rigs and a runner,
+    print the logins, and serve."""
     import os
     from labs.config import SECRET_KEY_VARIABLE, demo_secret_key
+    from labs.db import session_scope
     from labs.demo import seed
     from labs.server import serve as run_server
+    from labs.verification import demo as verification_demo
     app = _app()
     if not os.environ.get(SECRET_KEY_VARIABLE):
         # The workers (and the runner) read the key from the environment they inherit.
@@ -120,12 +134,26 @@ def demo(host, port, workers):
     app = _app_with_secret_key()
     upgrade(app)
     logins = seed(app)
-    click.echo(f"database: {app.config['DATABASE_URL']}")
-    click.echo("demo logins (e-mail / password):")
-    for role, email, password in logins:
-        click.echo(f"  {role:<12} {email:<28} {password}")
-    click.echo(f"open http://{host}:{port}/")
-    run_server(host, port, workers)
+    links, children = verification_demo.start_simulated_rigs(app.instance_path)
+    try:
+        with session_scope(app) as session:
+            verification_demo.seed(session, links)
+        children.append(verification_demo.start_runner())
+        click.echo(f"database: {app.config['DATABASE_URL']}")
+        click.echo("simulated rigs: " + ", ".join(f"{kind.upper()} {link}" for kind, link in links.items()))
+        click.echo("demo logins (e-mail / password):")
+        for role, email, password in logins:
+            click.echo(f"  {role:<12} {email:<28} {password}")
+        click.echo(f"open http://{host}:{port}/")
+        run_server(host, port, workers)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
 
 
 main.add_command(rig)
+main.add_command(runner)
+main.add_command(verify)
+main.add_command(audit)

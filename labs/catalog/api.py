@@ -74,15 +74,15 @@ def add_instrument(body, lab_id):
     return instrument
 
 
-@blp.route("/instruments/<int:instrument_id>", methods=["PATCH"])
+@blp.route("/labs/<int:lab_id>/instruments/<int:instrument_id>", methods=["PATCH"])
 @blp.arguments(InstrumentPatch)
 @blp.response(200, InstrumentOut)
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
-def update_instrument(body, instrument_id):
+def update_instrument(body, lab_id, instrument_id):
     """A lab's own instrument (a new calibration certificate). /api/v1/instruments are the
     instruments under verification."""
     db = get_session()
-    instrument = service.update_instrument(db, current_user(), instrument_id, body)
+    instrument = service.update_instrument(db, current_user(), instrument_id, body, lab_id=lab_id)
     db.commit()
     return instrument

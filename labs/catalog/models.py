@@ -16,6 +16,12 @@ lab_managers = Table(
     Column("lab_id", ForeignKey("labs.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
+# The technicians who work in a lab (a lab may keep its rigs to them).
+lab_technicians = Table(
+    "lab_technicians", Base.metadata,
+    Column("lab_id", ForeignKey("labs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
 
 
 class Lab(Base):
@@ -46,6 +52,7 @@ class Lab(Base):
     closures: Mapped[list[Closure]] = relationship(cascade="all, delete-orphan", order_by="Closure.starts_at")
     instruments: Mapped[list[Instrument]] = relationship(cascade="all, delete-orphan", order_by="Instrument.code")
     managers: Mapped[list[User]] = relationship(secondary=lab_managers)
+    technicians: Mapped[list[User]] = relationship(secondary=lab_technicians)
 
     @hybrid_method
     def managed_by(self, actor) -> bool:

@@ -87,16 +87,16 @@ class Runner:
         async with BusPool() as pool:
             try:
                 while not stop.is_set():
+                    for rig_id, task in list(self.tasks.items()):
+                        if task.done():  # it gave its rig up
+                            del self.tasks[rig_id]
+                            if not task.cancelled() and task.exception():
+                                log.error("rig %s: %s", rig_id, task.exception())
                     for rig_id in await asyncio.to_thread(self.renew):
                         log.warning("lost the lease of rig %s; stopping its run", rig_id)
                         self.tasks.pop(rig_id).cancel()
                     for rig_id in await asyncio.to_thread(self.claim):
                         self.tasks[rig_id] = asyncio.get_running_loop().create_task(self.drive(rig_id, pool))
-                    for rig_id, task in list(self.tasks.items()):
-                        if task.done():
-                            del self.tasks[rig_id]
-                            if not task.cancelled() and task.exception():
-                                log.error("rig %s: %s", rig_id, task.exception())
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=min(self.poll_s, self.lease_s / 3))
                     except asyncio.TimeoutError:

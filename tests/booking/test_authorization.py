@@ -256,7 +256,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
                        {"code": f"I{sc.seq()}", "name": "torque meter", "calibration_valid_until": "2030-01-01"}),
         CREATES_IN_LAB),
     ("catalog.update_instrument", "PATCH", None): Case(
-        lambda sc, r: (f"/api/v1/instruments/{sc.instrument}", {"certificate_no": "C2"}), MANAGES_LAB),
+        lambda sc, r: (f"/api/v1/labs/{sc.lab}/instruments/{sc.instrument}", {"certificate_no": "C2"}), MANAGES_LAB),
     # Availability and statistics.
     ("booking.lab_availability", "GET", None): Case(
         lambda sc, r: (f"/api/v1/labs/{sc.lab}/availability?from={sc.day}&to={sc.day}", None), PUBLIC),

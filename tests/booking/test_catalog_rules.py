@@ -277,9 +277,9 @@ def test_an_instrument_code_is_taken_once_per_lab_and_a_second_is_refused_with_4
     assert again.status_code == 409 and "already has an instrument TQ-1" in again.json["detail"]
     assert world.client.post(f"/api/v1/labs/{other_lab}/instruments", json=gauge, headers=headers).status_code == 201
     second = world.client.post(f"/api/v1/labs/{lab}/instruments", json={**gauge, "code": "TQ-2"}, headers=headers).json
-    r = world.client.patch(f"/api/v1/instruments/{second['id']}", json={"code": "TQ-1"}, headers=headers)
+    r = world.client.patch(f"/api/v1/labs/{lab}/instruments/{second['id']}", json={"code": "TQ-1"}, headers=headers)
     assert r.status_code == 409
-    assert world.client.patch(f"/api/v1/instruments/{first.json['id']}", json={"code": "TQ-1", "name": "renamed"},
+    assert world.client.patch(f"/api/v1/labs/{lab}/instruments/{first.json['id']}", json={"code": "TQ-1", "name": "renamed"},
                               headers=headers).status_code == 200
     codes = sorted(i["code"] for i in world.client.get(f"/api/v1/labs/{lab}").json["instruments"])
     assert codes == ["TQ-1", "TQ-2"]
