@@ -169,6 +169,16 @@ def retry_verification(verification_id):
     return _committed(service.retry_verification(get_session(), current_user(), verification_id))
 
 
+@blp.route("/verifications/<int:verification_id>/readings", methods=["POST"])
+@blp.arguments(schemas.ManualReadingIn)
+@blp.response(201, schemas.ReadingOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def record_manual_reading(body, verification_id):
+    """A reading entered by hand, where the procedure allows it (marked manual)."""
+    return _committed(service.record_manual_reading(get_session(), current_user(), verification_id, **body))
+
+
 @blp.route("/certificates/<string(maxlength=32):number>", methods=["GET"])
 @blp.response(200, schemas.CertificateOut)
 @blp.errors(404)

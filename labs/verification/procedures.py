@@ -215,6 +215,9 @@ COMMON = {
     "in_force": _required(_boolean),
     "period_months": _required(_integer(minimum=1)),
     "points": _required(_list(_point)),
+    # Operations whose readings a technician may enter by hand (marked manual), e.g. a standard
+    # measure read at its neck scale when the rig's own reading is not available.
+    "manual_operations": _optional(_list(_text(*POINT_FIELDS))),
 }
 
 POSITIVE = _decimal(positive=True)

@@ -115,6 +115,13 @@ class VerificationIn(ma.Schema):
     seal_number = _text(64, metadata={"description": "the seal applied if the run passes"})
 
 
+class ManualReadingIn(ma.Schema):
+    point_index = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=999))
+    values = ma.fields.Dict(required=True, keys=ma.fields.String(validate=ma.validate.Length(max=64)),
+                            values=ma.fields.Float(allow_nan=False, validate=ma.validate.Range(min=-1e9, max=1e9)),
+                            metadata={"description": "named as the rig names them, e.g. reference_volume"})
+
+
 class VerificationQuery(ma.Schema):
     state = ma.fields.String(validate=ma.validate.OneOf(("queued", "running", "done", "failed", "cancelled")))
 

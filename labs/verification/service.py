@@ -400,6 +400,35 @@ def retry_verification(session: Session, actor: User | None, verification_id: in
     return verification
 
 
+def record_manual_reading(session: Session, actor: User | None, verification_id: int, point_index: int,
+                          values: dict) -> Reading:
+    """A reading entered by hand, where the procedure allows it for the point's operation; marked
+    manual and chained like any other. Only while no runner drives the run (queued or failed):
+    a failed run retried then resumes with it."""
+    require_role(actor, *OPERATORS)
+    verification = get_verification(session, actor, verification_id)
+    if verification.state not in ("queued", "failed"):
+        raise Conflict(f"verification {verification_id} is {verification.state}; readings are entered by hand "
+                       "only while it waits or after it failed")
+    points = plan_points(verification)
+    if not 0 <= point_index < len(points):
+        raise Invalid("unknown point", {"point_index": [f"the plan has points 0 to {len(points) - 1}"]})
+    point = points[point_index]
+    allowed = verification.procedure.data.get("manual_operations", [])
+    if point.operation not in allowed:
+        raise Invalid("no manual readings here", {"point_index": [
+            f"{verification.procedure.name} allows no readings by hand for {point.operation} points"]})
+    expected = domain.READING_FIELDS[point.operation]
+    unknown = sorted(set(values) - set(expected))
+    if unknown:
+        raise Invalid("unknown values", {"values": [f"{', '.join(unknown)}: expected only {', '.join(expected)}"]})
+    reading = record_reading(session, verification.id, point_index, values,
+                             domain.reading_problem(verification.procedure.data, point, values), manual=True)
+    audit.record(session, actor.id, "reading.manual", "verification", verification.id, None,
+                 {"reading_id": reading.id, "point_index": point_index, "values": values})
+    return reading
+
+
 # --- the runner's side ---------------------------------------------------------------------------
 
 def record_reading(session: Session, verification_id: int, point_index: int, values: dict,
