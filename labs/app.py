@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking.feeds import blp as feeds
     from booking.views import blp as booking_pages
     from labs.verification.api import blp as verification_api
+    from labs.verification.views import blp as verification_pages
 
     app = Flask(__name__, instance_path=os.environ.get("LABS_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(feeds)
     web.init_app(app)
     app.register_blueprint(booking_pages)
+    app.register_blueprint(verification_pages)
     for blp in (accounts_api, catalog_api, booking_api, verification_api):
         # The API authenticates by bearer token only, never by cookie, so it needs no CSRF token.
         web.csrf.exempt(blp)
