@@ -96,11 +96,12 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(host, port, workers):
+@click.option("--fd", type=click.IntRange(0), help="serve on this inherited listening socket instead of --host/--port")
+def serve(host, port, workers, fd):
     """Serve the web application with gunicorn worker processes."""
     from labs.server import serve as run_server
     _app_with_secret_key()  # the workers build their own apps; this only checks the key first
-    run_server(host, port, workers)
+    run_server(host, port, workers, fd)
 
 
 @main.command()

@@ -19,6 +19,8 @@ class _Server(BaseApplication):
         return create_app()
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    _Server({"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60,
+def serve(host: str, port: int, workers: int, fd: int | None = None) -> None:
+    """Serve on host:port, or on the listening socket inherited as file descriptor `fd`."""
+    bind = f"fd://{fd}" if fd is not None else f"{host}:{port}"
+    _Server({"bind": bind, "workers": workers, "accesslog": "-", "timeout": 60,
              "graceful_timeout": 10}).run()

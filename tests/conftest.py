@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,21 @@ PG_ADMIN_URL = os.environ.get("LABS_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
 PASSWORD = "correct horse battery"
 CODES = ["91110000600037341L", "91310000MA1FL8LQ21", "91110000100001392H", "91440300708461136T"]
+
+
+def _backends_line() -> str:
+    if not PG_ADMIN_URL:
+        return "PostgreSQL: not tested (set LABS_TEST_DATABASE_URL); SQLite: tested"
+    return f"PostgreSQL: tested on {make_url(PG_ADMIN_URL).render_as_string(hide_password=True)}; SQLite: tested"
+
+
+def pytest_report_header(config):
+    return _backends_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    # Without the variable half of the database tests do not run: say so where a run's result is read.
+    terminalreporter.write_line(_backends_line(), yellow=not PG_ADMIN_URL, bold=not PG_ADMIN_URL)
 
 
 def _pg_url(name: str) -> str:
@@ -165,34 +179,30 @@ def booking_body(lab_id: int, day: dt.date, start_hour: float = 9, end_hour: flo
 LABS_BIN = Path(sys.executable).with_name("labs")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running_server(database_url: str, tmp_path: Path, workers: int):
-    """The real server, `labs serve` with gunicorn worker processes, on the test database."""
-    port = _free_port()
+    """The real server, `labs serve` with gunicorn worker processes, on the test database.
+
+    It serves on a listening socket bound here and handed over (`--fd`), so no other process can
+    take the port in between, and a request made before the workers are up waits on the socket.
+    """
     log_path = tmp_path / "server.log"
     env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
            "LABS_SECRET_KEY": "live-server-test-key-of-at-least-32-bytes"}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(LABS_BIN), "serve", "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Closed here once handed over: should the server die, a waiting request is refused, not left hanging.
+    with socket.create_server(("127.0.0.1", 0)) as listener, open(log_path, "w") as log:
+        port = listener.getsockname()[1]
+        proc = subprocess.Popen([str(LABS_BIN), "serve", "--fd", str(listener.fileno()), "--workers", str(workers)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()])
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/api/v1/labs", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"labs serve did not come up:\n{log_path.read_text()}")
-        time.sleep(0.2)
+    try:
+        up = requests.get(f"{base}/api/v1/labs", timeout=120).status_code == 200
+    except requests.RequestException:
+        up = False
+    if not up:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"labs serve did not come up:\n{log_path.read_text()}")
     try:
         yield base
     finally:

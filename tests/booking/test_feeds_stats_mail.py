@@ -135,16 +135,29 @@ class Mailbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class MailServer(Controller):
+    """aiosmtpd's server in a thread, on a socket the test binds (to a port the system picks), so no
+    other process can take the port between choosing it and serving on it."""
+
+    def __init__(self, handler, sock: socket.socket | None = None):
+        self.sock = sock or _bound_socket()
+        super().__init__(handler, hostname="127.0.0.1", port=self.sock.getsockname()[1], ready_timeout=60)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.sock)
+
+
+def _bound_socket() -> socket.socket:
+    """Bound, not listening yet: a connection to its port is refused until a server listens on it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture
 def mailbox(app):
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = MailServer(box)
     controller.start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, MAIL_FROM="labs@bureau.example")
     yield box
@@ -199,7 +212,8 @@ def test_rolled_back_unit_of_work_sends_no_mail(world, app, mailbox):
 def test_unreachable_mail_server_keeps_the_booking_and_the_notice_is_mailed_when_it_is_back(world, app):
     _, alice = world.user("enterprise", enterprise=0)
     lab = world.lab(approval_mode="instant")
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nothing listens there
+    port_of_the_server_to_come = _bound_socket()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port_of_the_server_to_come.getsockname()[1])
     headers = world.token(alice)
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)), headers=headers)
     assert r.status_code == 201, r.json
@@ -209,7 +223,7 @@ def test_unreachable_mail_server_keeps_the_booking_and_the_notice_is_mailed_when
         notice = s.scalars(select(Notification)).one()
         assert (notice.mailed_at, notice.mail_attempts) == (None, 1)
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=app.config["SMTP_PORT"])
+    controller = MailServer(box, port_of_the_server_to_come)  # the same port, now listening
     controller.start()
     try:
         assert _mail_job(app) == 1
