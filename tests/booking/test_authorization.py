@@ -413,5 +413,7 @@ def test_enterprise_calendar_token_is_not_derivable_from_the_other_enterprise_da
         assert secret not in seen
         assert len(secret) >= 32  # secrets.token_urlsafe(24): 192 random bits, not a guessable sequence
     assert scene.enterprise_token != scene.other_enterprise_token
-    assert client.get(f"/calendar/enterprises/{scene.enterprise_token[:-1]}x.ics").status_code == 404
+    last = scene.enterprise_token[-1]
+    wrong = scene.enterprise_token[:-1] + ("y" if last == "x" else "x")  # never the token itself
+    assert client.get(f"/calendar/enterprises/{wrong}.ics").status_code == 404
     assert client.get("/calendar/enterprises/1.ics").status_code == 404

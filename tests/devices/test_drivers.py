@@ -8,6 +8,7 @@ import pytest
 from devices.drivers import EmbDriver, FdrDriver, PulseMeasurement, TmrDriver
 from devices.errors import RigBusy, RigExceptionReply, RigFault, RigTimeout
 from devices.poller import Poller
+from devices.transport import Policy
 from simulators.harness import RigOptions, simulated_rig
 
 BETA_FUEL = {"gasoline": 12e-4, "diesel": 9e-4}
@@ -140,8 +141,9 @@ def test_a_start_while_running_is_refused_as_busy(drive):
         async def two_starts(pool):
             rig = FdrDriver(sim.link, pool, poll_interval_s=0.05)
             first = asyncio.create_task(rig.run_delivery(100, 10, "diesel", 1))
-            while (await rig.read_live())["status"] != 1:
-                await asyncio.sleep(0.02)
+            async with asyncio.timeout(30):  # the rig shows the run within a poll or two; never wait forever
+                while (await rig.read_live())["status"] != 1:
+                    await asyncio.sleep(0.02)
             try:
                 with pytest.raises(RigBusy, match="a run is in progress") as refused:
                     await rig.run_delivery(5, 10, "diesel", 2)
@@ -187,8 +189,8 @@ def test_a_silent_serial_line_gives_a_timeout(drive):
     try:
         async def identify(pool):
             await EmbDriver(f"modbus+rtu://{os.ttyname(slave)}?parity=N&stopbits=2", pool).identify()
-        with pytest.raises(RigTimeout, match="identify: no valid reply"):
-            drive(identify)
+        with pytest.raises(RigTimeout, match="identify: no valid reply in 7 attempts of 0.3 s"):
+            drive(identify, Policy(timeout_s=0.3, retries=6))  # nothing answers, however long one waits
     finally:
         os.close(master)
         os.close(slave)

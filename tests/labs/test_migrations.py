@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -36,13 +37,14 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
         return
+    # A name of its own, so that runs at the same time on one server do not drop each other's database.
+    name = f"labs_migration_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "labs_migration_test" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "labs_migration_test"'))
-    yield _pg_url("labs_migration_test")
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "labs_migration_test" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
