@@ -41,16 +41,17 @@ def _usage(session: Session, lab: Lab, year: int, month: int) -> dict:
     first = dt.date(year, month, 1)
     after = dt.date(year + month // 12, month % 12 + 1, 1)
     start, end = dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
-    closures = [(c.starts_at, c.ends_at) for c in session.scalars(select(Closure).where(
+    closures = [(closure.starts_at, closure.ends_at) for closure in session.scalars(select(Closure).where(
         Closure.lab_id == lab.id, Closure.starts_at < end, Closure.ends_at > start))]
     open_seconds = 0.0
     day = first
     while day < after:
-        open_seconds += sum((e - s).total_seconds() for s, e in subtract(open_intervals(day, lab_hours(lab), tz), closures))
+        open_seconds += sum((closes - opens).total_seconds()
+                            for opens, closes in subtract(open_intervals(day, lab_hours(lab), tz), closures))
         day += dt.timedelta(days=1)
     bookings = list(session.scalars(select(Booking).where(
         Booking.lab_id == lab.id, Booking.status.in_(USED), Booking.starts_at >= start, Booking.starts_at < end)))
-    booked_seconds = sum((b.ends_at - b.starts_at).total_seconds() for b in bookings)
+    booked_seconds = sum((booking.ends_at - booking.starts_at).total_seconds() for booking in bookings)
     capacity = open_seconds * lab.bays
     done = [booking for booking in bookings if booking.status == "completed"]
     return {
@@ -59,7 +60,7 @@ def _usage(session: Session, lab: Lab, year: int, month: int) -> dict:
         "booked_hours": round(booked_seconds / 3600, 2),
         "utilisation": round(booked_seconds / capacity, 4) if capacity else 0.0,
         "bookings": len(bookings),
-        "no_shows": sum(1 for b in bookings if b.status == "no_show"),
-        "enterprises_served": len({b.enterprise_id for b in done}),
-        "batches_tested": sum(b.batches for b in done),
+        "no_shows": sum(1 for booking in bookings if booking.status == "no_show"),
+        "enterprises_served": len({booking.enterprise_id for booking in done}),
+        "batches_tested": sum(booking.batches for booking in done),
     }

@@ -134,7 +134,7 @@ def new_booking():
             report, errors, conflict = commit_form(
                 lambda: service.request_series(db, actor, req, weeks, policy), "starts_at")
             if report:
-                booked = [o for o in report["occurrences"] if o["booking_id"]]
+                booked = [occurrence for occurrence in report["occurrences"] if occurrence["booking_id"]]
                 flash(_("%(n)s of %(weeks)s weekly bookings made.", n=len(booked), weeks=weeks), "info")
                 for occurrence in report["occurrences"]:
                     if occurrence["problem"]:
@@ -250,15 +250,15 @@ def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, 
     split_hours = len(hours) < len(lab.hours)
     settings = forms.get("settings") or {
         **{k: getattr(lab, k) for k in SETTINGS},
-        **{f"opens_{d}": hours[d].opens.strftime("%H:%M") for d in hours},
-        **{f"closes_{d}": hours[d].closes.strftime("%H:%M") for d in hours}}
+        **{f"opens_{weekday}": span.opens.strftime("%H:%M") for weekday, span in hours.items()},
+        **{f"closes_{weekday}": span.closes.strftime("%H:%M") for weekday, span in hours.items()}}
     now = utcnow()
     usage = stats.recent_usage(get_session(), current_user(), lab.id, USAGE_MONTHS, now)
     return render_template("booking/manage_lab.html", usage=usage, lab=lab, settings=settings, forms=forms,
                            errors={f"{form_name}.{k}": v for k, v in errors.items()},
                            by_form={form_name: errors} if errors else {}, split_hours=split_hours,
-                           closures=[c for c in lab.closures if c.ends_at > now], today=today(lab.timezone),
-                           timedelta=dt.timedelta), status
+                           closures=[closure for closure in lab.closures if closure.ends_at > now],
+                           today=today(lab.timezone), timedelta=dt.timedelta), status
 
 
 @blp.get("/labs/<int:lab_id>/manage")
@@ -285,8 +285,9 @@ def save_settings(lab_id: int):
     data["public_benefit"] = "public_benefit" in form
     if "set_hours" in form:
         # One span a weekday; a weekday with neither time is closed (Saturday, Sunday: no weekend service).
-        data["hours"] = [{"weekday": d, "opens": form.get(f"opens_{d}", ""), "closes": form.get(f"closes_{d}", "")}
-                         for d in range(7) if form.get(f"opens_{d}") or form.get(f"closes_{d}")]
+        data["hours"] = [{"weekday": weekday, "opens": form.get(f"opens_{weekday}", ""),
+                          "closes": form.get(f"closes_{weekday}", "")}
+                         for weekday in range(7) if form.get(f"opens_{weekday}") or form.get(f"closes_{weekday}")]
     fields, errors = read_form(LabPatch(), data)
     if data.get("hours") == []:
         fields["hours"] = []  # read_form() drops an empty list as absent; here it means closed every day

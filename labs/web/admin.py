@@ -35,8 +35,8 @@ def labs():
     data = {k: form.get(k, "").strip() for k in LAB_FIELDS}
     data["public_benefit"] = "public_benefit" in form
     # One set of opening hours for the ticked weekdays; finer hours are set through the API.
-    data["hours"] = [{"weekday": d, "opens": form.get("opens", ""), "closes": form.get("closes", "")}
-                     for d in form.getlist("weekdays")]
+    data["hours"] = [{"weekday": weekday, "opens": form.get("opens", ""), "closes": form.get("closes", "")}
+                     for weekday in form.getlist("weekdays")]
     data["manager_ids"] = form.getlist("manager_ids")
     fields, errors = read_form(LabIn(), data)
     if not errors:
