@@ -1,0 +1,119 @@
+"""The draw of a spot-check plan, as specs/spotcheck.md fixes it: witnesses' commitments, the
+frozen scope, the seed from the revealed secrets, and HMAC-SHA256 ordering. Plain Python with the
+standard library only, so anyone can re-run a published draw with the same few lines.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ALGORITHM = "labs-spotcheck-draw"
+ALGORITHM_VERSION = "1"
+RULES = (
+    "snapshot_sha256 = SHA-256 hex of the sorted credit codes in scope joined by '\\n' (no trailing newline); "
+    "seed = SHA-256 hex of the witnesses' revealed secrets (UTF-8) joined by '\\n' in the published witness order; "
+    "rank(message) = HMAC-SHA256(key = seed as UTF-8 bytes, message as UTF-8 bytes), ascending by the 32-byte "
+    "digest; entities: each risk level's sorted credit codes ordered by rank(credit_code), the first "
+    "k = max(1, ceil(share × n)) taken; instruments at an entity: rank('<credit_code>/<serial>'), the first m; "
+    "inspectors for a task: rank('<credit_code>#<inspector id>'), skipping the recused, the first p")
+
+
+class DrawRefused(ValueError):
+    """A step of the draw that may not happen (a reveal that does not match, a frozen scope, ...)."""
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def commitment(secret: str) -> str:
+    """What a witness publishes before the draw: the SHA-256 of the secret."""
+    return sha256_hex(secret)
+
+
+def snapshot_hash(credit_codes: list[str]) -> str:
+    return sha256_hex("\n".join(sorted(credit_codes)))
+
+
+def seed_from_reveals(commitments: list[str], secrets: list[str]) -> str:
+    """The seed, once every revealed secret matches its commitment (in the published order)."""
+    if len(secrets) != len(commitments):
+        raise DrawRefused(f"{len(commitments)} witnesses committed but {len(secrets)} secrets were revealed")
+    for position, (committed, secret) in enumerate(zip(commitments, secrets), start=1):
+        if not hmac.compare_digest(commitment(secret), committed):
+            raise DrawRefused(f"witness {position}'s secret does not match the commitment {committed}: the draw stops")
+    return sha256_hex("\n".join(secrets))
+
+
+def rank(seed: str, message: str) -> bytes:
+    return hmac.new(seed.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def order(seed: str, messages: list[str]) -> list[str]:
+    return sorted(messages, key=lambda message: rank(seed, message))
+
+
+def how_many(share: Decimal, in_scope: int) -> int:
+    """The share of a risk level's entities to draw, at least one where there are any."""
+    if in_scope == 0:
+        return 0
+    return min(in_scope, max(1, math.ceil(share * in_scope)))
+
+
+def draw_entities(seed: str, by_risk: dict[str, list[str]], shares: dict[str, Decimal]) -> dict[str, list[str]]:
+    """Per risk level, its credit codes in draw order, cut at the level's share."""
+    return {level: order(seed, sorted(codes))[:how_many(shares.get(level, Decimal(0)), len(codes))]
+            for level, codes in sorted(by_risk.items()) if shares.get(level, Decimal(0)) > 0}
+
+
+def draw_instruments(seed: str, credit_code: str, serials: list[str], count: int) -> list[str]:
+    ranked = order(seed, [f"{credit_code}/{serial}" for serial in sorted(serials)])
+    return [message.split("/", 1)[1] for message in ranked[:count]]
+
+
+@dataclass(frozen=True)
+class Inspector:
+    id: int
+    affiliation: str
+    conflicts: frozenset[str] = frozenset()  # credit codes of declared conflicts
+    last_round: frozenset[str] = frozenset()  # credit codes checked in the previous round
+
+
+@dataclass
+class InspectorDraw:
+    chosen: list[int] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (inspector id, why)
+
+
+def recusal(inspector: Inspector, credit_code: str, entity_affiliation: str | None) -> str | None:
+    """Why an inspector may not check this entity, if they may not."""
+    if credit_code in inspector.conflicts:
+        return "declared conflict"
+    if entity_affiliation and inspector.affiliation == entity_affiliation:
+        return "same affiliation"
+    if credit_code in inspector.last_round:
+        return "checked the same entity last round"
+    return None
+
+
+def draw_inspectors(seed: str, credit_code: str, inspectors: list[Inspector], count: int,
+                    entity_affiliation: str | None = None) -> InspectorDraw:
+    """Inspectors in draw order, skipping (and recording) the recused, until `count` are chosen."""
+    by_message = {f"{credit_code}#{inspector.id}": inspector for inspector in inspectors}
+    result = InspectorDraw()
+    for message in order(seed, sorted(by_message)):
+        if len(result.chosen) == count:
+            break
+        inspector = by_message[message]
+        why = recusal(inspector, credit_code, entity_affiliation)
+        if why:
+            result.skipped.append((inspector.id, why))
+        else:
+            result.chosen.append(inspector.id)
+    if len(result.chosen) < count:
+        raise DrawRefused(f"only {len(result.chosen)} of the {count} inspectors needed for {credit_code} "
+                          f"may check it ({len(result.skipped)} recused)")
+    return result
