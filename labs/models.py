@@ -5,6 +5,8 @@ from labs.audit import AuditEntry  # noqa: F401
 from labs.catalog.models import Closure, Instrument, Lab, OpeningHours  # noqa: F401
 from labs.db import Base
 from labs.notify import Notification  # noqa: F401
+from labs.spotchecks.models import (Plan, Region, RegistryEntity, RegistryInspector,  # noqa: F401
+                                    RegistryInstrument, Task, Witness)
 from labs.verification.models import (Certificate, Procedure, Reading, Result, Rig,  # noqa: F401
                                       Verification, VerifiedInstrument)
 
