@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from booking.api import blp as booking_api
     from booking.feeds import blp as feeds
     from booking.views import blp as booking_pages
+    from labs.spotchecks.api import blp as spotchecks_api
     from labs.verification.api import blp as verification_api
     from labs.verification.views import blp as verification_pages
 
@@ -25,13 +26,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     rest = api.init_app(app)
-    for blp in (accounts_api, catalog_api, booking_api, verification_api):
+    for blp in (accounts_api, catalog_api, booking_api, verification_api, spotchecks_api):
         rest.register_blueprint(blp)
     app.register_blueprint(feeds)
     web.init_app(app)
     app.register_blueprint(booking_pages)
     app.register_blueprint(verification_pages)
-    for blp in (accounts_api, catalog_api, booking_api, verification_api):
+    for blp in (accounts_api, catalog_api, booking_api, verification_api, spotchecks_api):
         # The API authenticates by bearer token only, never by cookie, so it needs no CSRF token.
         web.csrf.exempt(blp)
     return app

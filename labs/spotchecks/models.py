@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from labs.db import Base, UTCDateTime, utcnow
 
 RISK_LEVELS = ("high", "medium", "low")
-PLAN_STATES = ("open", "frozen", "drawn")  # open: witnesses commit; frozen: scope snapshot taken; drawn
+PLAN_STATES = ("open", "frozen", "drawn", "stopped")  # stopped: a reveal did not match its commitment
 
 
 class Region(Base):

@@ -1,0 +1,157 @@
+"""A plan's life over the API: witnesses commit, the scope is frozen and published, the secrets are
+revealed, the draw runs and is published, and anyone can re-run it — the service itself, and the
+stand-alone snippet in the README."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from stdnum.cn import uscc
+
+from labs.db import session_scope
+from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SECRETS = ["纪检监察室：第四轮抽查 7731", "企业观察员 k2Xq9"]
+
+
+def _code(n: int) -> str:
+    base = f"9132010{n:010d}"
+    return base + uscc.calc_check_digit(base)
+
+
+@pytest.fixture
+def registry(app):
+    """Thirty fuel stations in two cities (the first ten high risk), two nozzles each, five inspectors."""
+    with session_scope(app) as session:
+        session.add_all([Region(code="320100", name="南京市"), Region(code="320200", name="无锡市")])
+        session.flush()
+        for n in range(30):
+            entity = RegistryEntity(credit_code=_code(n), name=f"加油站 {n}", kind="fuel station",
+                                    region="320100" if n % 2 else "320200", risk_level="high" if n < 10 else "low",
+                                    affiliation="中石化" if n % 3 == 0 else "")
+            session.add(entity)
+            session.flush()
+            session.add_all([RegistryInstrument(entity_id=entity.id, kind="fuel_dispenser", serial_number=f"JYJ-{n}-{k}")
+                             for k in (1, 2)])
+        session.add_all([
+            RegistryInspector(name="王检", qualifications=["fuel_dispenser"], affiliation="市局", conflicts=[_code(0)]),
+            RegistryInspector(name="李检", qualifications=["fuel_dispenser"], affiliation="中石化", conflicts=[]),
+            RegistryInspector(name="张检", qualifications=["fuel_dispenser", "taxi_meter"], affiliation="区局一"),
+            RegistryInspector(name="赵检", qualifications=["fuel_dispenser"], affiliation="区局二"),
+            RegistryInspector(name="钱检", qualifications=["electricity_meter"], affiliation="区局三"),
+        ])
+
+
+def _plan(world, headers, **extra) -> int:
+    body = {"name": "2026 年第四轮加油机抽查", "instrument_kind": "fuel_dispenser", "regions": ["320100", "320200"],
+            "entity_kinds": ["fuel station"], "shares": {"high": "0.3", "low": "0.05"}, "inspectors_per_task": 2,
+            "instruments_per_entity": 1, "draw_date": "2026-12-01", **extra}
+    r = world.client.post("/api/v1/spotchecks/plans", json=body, headers=headers)
+    assert r.status_code == 201, r.json
+    return r.json["id"]
+
+
+def _drawn_plan(world, headers) -> int:
+    plan = _plan(world, headers)
+    for name, secret in zip(("纪检监察室", "企业观察员"), SECRETS):
+        r = world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses", headers=headers,
+                              json={"name": name, "commitment": hashlib.sha256(secret.encode()).hexdigest()})
+        assert r.status_code == 201, r.json
+    frozen = world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers)
+    assert frozen.status_code == 200 and frozen.json["state"] == "frozen"
+    for position, secret in enumerate(SECRETS, start=1):
+        r = world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses/{position}/reveal", headers=headers,
+                              json={"secret": secret})
+        assert r.status_code == 200, r.json
+    drawn = world.client.post(f"/api/v1/spotchecks/plans/{plan}/draw", headers=headers)
+    assert drawn.status_code == 200, drawn.json
+    return plan
+
+
+def test_a_published_draw_is_confirmed_by_the_service_and_by_the_readme_snippet(app, world, registry, tmp_path):
+    _, email = world.user("inspector")
+    plan = _drawn_plan(world, world.token(email))
+    record = world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw").json  # no login
+    assert record["seed"] == hashlib.sha256("\n".join(SECRETS).encode()).hexdigest()
+    assert len(record["selection"]["entities"]["high"]) == 3 and len(record["selection"]["entities"]["low"]) == 1
+    snapshot = world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw/snapshot.txt").get_data(as_text=True)
+    assert hashlib.sha256(snapshot.encode()).hexdigest() == record["snapshot_sha256"]
+    assert len(snapshot.split("\n")) == 30
+    assert world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw/confirm").json["confirmed"] is True
+    snippet = re.search(r"<!-- draw-check -->\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+    (tmp_path / "draw.json").write_text(json.dumps(record, ensure_ascii=False))
+    (tmp_path / "check.py").write_text(snippet)
+    done = subprocess.run([sys.executable, str(tmp_path / "check.py"), (tmp_path / "draw.json").as_uri()],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "the draw is confirmed" in done.stdout, done.stderr
+    # a tampered record fails the snippet
+    record["selection"]["entities"]["high"].reverse()
+    (tmp_path / "draw.json").write_text(json.dumps(record, ensure_ascii=False))
+    done = subprocess.run([sys.executable, str(tmp_path / "check.py"), (tmp_path / "draw.json").as_uri()],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "high" in done.stderr
+
+
+def test_no_recused_inspector_is_drawn_and_skips_are_published(app, world, registry):
+    _, email = world.user("inspector")
+    record = world.client.get(f"/api/v1/spotchecks/plans/{_drawn_plan(world, world.token(email))}/draw").json
+    for task in record["selection"]["tasks"]:
+        recused = {i["id"]: i["recused"] for i in task["inspector_pool"]}
+        assert len(task["inspectors"]) == 2 and not any(recused[i] for i in task["inspectors"])
+        assert 5 not in recused  # not qualified for dispensers
+        if task["credit_code"] == _code(0):
+            assert recused[1] == "declared conflict"
+
+
+def test_the_scope_cannot_change_after_the_freeze_and_a_wrong_reveal_stops_the_draw(app, world, registry):
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    plan = _plan(world, headers)
+    for secret in ("a", "b"):
+        world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses", headers=headers,
+                          json={"name": "witness", "commitment": hashlib.sha256(secret.encode()).hexdigest()})
+    assert world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers).status_code == 200
+    moved = world.client.patch(f"/api/v1/spotchecks/plans/{plan}", headers=headers, json={"regions": ["320100"]})
+    assert moved.status_code == 409 and "frozen" in moved.json["detail"]
+    assert world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses/1/reveal", headers=headers,
+                             json={"secret": "a"}).status_code == 200
+    wrong = world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses/2/reveal", headers=headers,
+                              json={"secret": "not b"})
+    assert wrong.status_code == 409 and "does not match" in wrong.json["detail"]
+    assert world.client.get(f"/api/v1/spotchecks/plans/{plan}").json["state"] == "stopped"
+    assert world.client.post(f"/api/v1/spotchecks/plans/{plan}/draw", headers=headers).status_code == 409
+
+
+def test_a_changed_registry_changes_the_snapshot_hash(app, world, registry):
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    hashes = []
+    for _ in range(2):
+        plan = _plan(world, headers)
+        for secret in ("a", "b"):
+            world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses", headers=headers,
+                              json={"name": "w", "commitment": hashlib.sha256(secret.encode()).hexdigest()})
+        hashes.append(world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers).json["snapshot_sha256"])
+        with session_scope(app) as session:
+            session.get(RegistryEntity, 4).kind = "taxi company"  # out of scope now
+    assert hashes[0] != hashes[1]
+
+
+def test_only_organisers_make_plans_and_witnesses_are_needed(app, world, registry):
+    _, enterprise = world.user("enterprise", enterprise=0)
+    assert world.client.post("/api/v1/spotchecks/plans", json={}, headers=world.token(enterprise)).status_code in (403, 422)
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    plan = _plan(world, headers)
+    lonely = world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers)
+    assert lonely.status_code == 409 and "at least 2 witnesses" in lonely.json["detail"]
+    one_inspector = world.client.post("/api/v1/spotchecks/plans", headers=headers, json={
+        "name": "x", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel station"],
+        "shares": {"high": "0.1"}, "inspectors_per_task": 1, "draw_date": "2026-12-01"})
+    assert one_inspector.status_code == 422 and "inspectors_per_task" in one_inspector.json["errors"]
