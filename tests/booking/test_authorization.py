@@ -9,6 +9,7 @@ posting forms with their CSRF token. `LOGIN` means the page sends the caller to 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import itertools
 from dataclasses import dataclass
 from typing import Callable
@@ -169,6 +170,120 @@ def _lab_form(sc: Scene) -> dict:
             "bays": "1", "approval_mode": "manager", "opens": "08:30", "closes": "17:30", "weekdays": ["0", "1"]}
 
 
+# --- verification: an instrument of enterprise A, a rig in the lab, runs and a certificate ---------------
+
+OWNER_CODE = "91110000600037341L"  # enterprise A's (tests.conftest.CODES[0]): `owner` owns the instruments
+
+
+def _verification_cached(sc: Scene, name: str, make: Callable) -> int | str:
+    cache = sc.__dict__.setdefault("_verification", {})
+    if name not in cache:
+        cache[name] = make()
+    return cache[name]
+
+
+def _vi(sc: Scene) -> int:
+    """Enterprise A's fuel dispenser under verification."""
+    from labs.accounts.service import SYSTEM
+    from labs.verification import service as verification
+    from tests.verification.conftest import DISPENSER
+
+    def make():
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            verification.sync_procedures(s)
+            return verification.register_instrument(s, SYSTEM, {
+                "kind": "fuel_dispenser", "serial_number": "AUTH-DISP-1", "owner_credit_code": OWNER_CODE,
+                "nameplate": DISPENSER}).id
+    return _verification_cached(sc, "instrument", make)
+
+
+def _rig(sc: Scene) -> int:
+    """A dispenser rig of the scene's lab (no rig behind its link: runs stay queued)."""
+    from labs.accounts.service import SYSTEM
+    from labs.verification import service as verification
+
+    def make():
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            return verification.register_rig(s, SYSTEM, {
+                "code": "AUTH-FDR-1", "kind": "fdr", "link": "modbus+tcp://127.0.0.1:1?unit=1",
+                "serial_number": "FDR-SIM-0001", "lab_id": sc.lab, "standard_certificate_no": "JZ-1",
+                "standard_valid_until": dt.date.today() + dt.timedelta(days=365)}).id
+    return _verification_cached(sc, "rig", make)
+
+
+def _new_run(sc: Scene, state: str = "queued") -> int:
+    from labs.accounts.service import SYSTEM
+    from labs.verification import service as verification
+    from labs.verification.models import Verification
+    instrument, rig = _vi(sc), _rig(sc)
+    with sc.app.app_context(), session_scope(sc.app) as s:
+        run = verification.request_verification(s, SYSTEM, instrument, rig, nozzle=1)
+        s.flush()
+        s.get(Verification, run.id).state = state
+        return run.id
+
+
+def _run(sc: Scene) -> int:
+    return _verification_cached(sc, "run", lambda: _new_run(sc))
+
+
+def _certificate(sc: Scene) -> str:
+    """A notice of failure: a run concluded with no readings (every point incomplete)."""
+    from labs.verification import domain, service as verification
+    from labs.verification.models import Verification
+
+    def make():
+        run_id = _new_run(sc)
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            run = s.get(Verification, run_id)
+            evaluation = domain.evaluate(run.procedure.data, run.instrument.nameplate,
+                                         verification.plan_points(run), {})
+            return verification.conclude(s, run, evaluation).number
+    return _verification_cached(sc, "certificate", make)
+
+
+def _procedure_id(sc: Scene) -> int:
+    from labs.verification.models import Procedure
+    _vi(sc)
+    with sc.app.app_context(), session_scope(sc.app) as s:
+        return s.scalars(select(Procedure.id).order_by(Procedure.id)).first()
+
+
+def _procedure_document(sc: Scene) -> dict:
+    from labs.verification import procedures
+    doc = next(d for d in procedures.shipped() if d["code"] == "JJG 443" and d["in_force"])
+    return {**doc, "version": f"2023-r{sc.seq()}"}
+
+
+def _instrument_body(sc: Scene) -> dict:
+    return {"kind": "taxi_meter", "serial_number": f"AUTH-T-{sc.seq()}", "owner_credit_code": OWNER_CODE,
+            "nameplate": {"k_imp_per_km": 1000, "tariff": "13 元 3 km"}}
+
+
+def _instrument_form(sc: Scene) -> dict:
+    return {"kind": "taxi_meter", "serial_number": f"AUTH-PT-{sc.seq()}", "owner_credit_code": OWNER_CODE,
+            "np_k_imp_per_km": "1000", "np_tariff": "13 元 3 km"}
+
+
+def _rig_body(sc: Scene) -> dict:
+    return {"code": f"AUTH-R{sc.seq()}", "kind": "fdr", "link": "modbus+tcp://192.0.2.1:502?unit=1",
+            "serial_number": "FDR-9", "lab_id": sc.lab, "standard_certificate_no": "JZ-2",
+            "standard_valid_until": "2030-01-01"}
+
+
+def _run_form(sc: Scene) -> dict:
+    return {"instrument_id": str(_vi(sc)), "rig_id": str(_rig(sc)), "nozzle": "1"}
+
+
+OPERATES = expect(403, anonymous=401, admin=200, manager=200, other_manager=200, technician=200)
+OPERATES_CREATES = expect(403, anonymous=401, admin=201, manager=201, other_manager=201, technician=201)
+STAFF_SEE = expect(200, anonymous=401, owner=403, other=403)
+OWNER_SEES = expect(200, anonymous=401, other=404)
+PAGE_OPERATORS = expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200, technician=200)
+PAGE_OPERATES = expect(403, anonymous=LOGIN, admin=303, manager=303, other_manager=303, technician=303)
+PAGE_RIG_MANAGERS = expect(403, anonymous=LOGIN, admin=200, manager=200, other_manager=200)
+
+
 # (endpoint, method, action or None) -> Case
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("static", "GET", None): Case(lambda sc, r: ("/static/no-such-file.css", None), expect(404)),
@@ -308,6 +423,87 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("booking.approval_queue", "GET", None): Case(
         lambda sc, r: ("/api/v1/approvals", None),
         expect(403, anonymous=401, admin=200, manager=200, other_manager=200)),
+    # Verification pages.
+    ("verifications.console", "GET", None): Case(lambda sc, r: ("/verification/console", None), PAGE_OPERATORS),
+    ("verifications.console", "POST", None): Case(lambda sc, r: ("/verification/console", _run_form(sc)),
+                                                  PAGE_OPERATES),
+    ("verifications.run", "GET", None): Case(lambda sc, r: (f"/verification/runs/{_run(sc)}", None),
+                                             expect(200, anonymous=LOGIN, other=404)),
+    ("verifications.live", "GET", None): Case(lambda sc, r: (f"/verification/runs/{_run(sc)}/live.json", None),
+                                              OWNER_SEES),
+    ("verifications.cancel", "POST", None): Case(lambda sc, r: (f"/verification/runs/{_new_run(sc)}/cancel", {}),
+                                                 PAGE_OPERATES),
+    ("verifications.retry", "POST", None): Case(
+        lambda sc, r: (f"/verification/runs/{_new_run(sc, 'failed')}/retry", {}), PAGE_OPERATES),
+    ("verifications.instruments", "GET", None): Case(lambda sc, r: ("/verification/instruments", None),
+                                                     PAGE_SIGNED_IN),
+    ("verifications.new_instrument", "GET", None): Case(lambda sc, r: ("/verification/instruments/new", None),
+                                                        PAGE_OPERATORS),
+    ("verifications.new_instrument", "POST", None): Case(
+        lambda sc, r: ("/verification/instruments/new", _instrument_form(sc)), PAGE_OPERATES),
+    ("verifications.instrument", "GET", None): Case(lambda sc, r: (f"/verification/instruments/{_vi(sc)}", None),
+                                                    expect(200, anonymous=LOGIN, other=404)),
+    ("verifications.rigs", "GET", None): Case(lambda sc, r: ("/verification/rigs", None),
+                                              expect(200, anonymous=LOGIN, owner=403, other=403)),
+    ("verifications.new_rig", "GET", None): Case(lambda sc, r: ("/verification/rigs/new", None), PAGE_RIG_MANAGERS),
+    ("verifications.new_rig", "POST", None): Case(
+        lambda sc, r: ("/verification/rigs/new", {k: str(v) for k, v in _rig_body(sc).items()}),
+        expect(403, anonymous=LOGIN, admin=303, manager=303)),
+    ("verifications.edit_rig", "GET", None): Case(lambda sc, r: (f"/verification/rigs/{_rig(sc)}", None),
+                                                  PAGE_RIG_MANAGERS),
+    ("verifications.edit_rig", "POST", None): Case(
+        lambda sc, r: (f"/verification/rigs/{_rig(sc)}", {"standard_certificate_no": "JZ-3"}),
+        expect(403, anonymous=LOGIN, admin=303, manager=303)),
+    ("verifications.procedures", "GET", None): Case(lambda sc, r: ("/verification/procedures", None),
+                                                    PAGE_SIGNED_IN),
+    ("verifications.procedures", "POST", None): Case(
+        lambda sc, r: ("/verification/procedures", {"document": json.dumps(_procedure_document(sc))}),
+        expect(403, anonymous=LOGIN, admin=303, manager=303, other_manager=303)),
+    ("verifications.public_certificate", "GET", None): Case(
+        lambda sc, r: (f"/certificates/{_certificate(sc)}", None), PUBLIC),
+    ("verifications.certificate_pdf", "GET", None): Case(
+        lambda sc, r: (f"/verification/certificates/{_certificate(sc)}.pdf", None),
+        expect(200, anonymous=LOGIN, other=404)),
+    # Verification API.
+    ("verification.list_instruments", "GET", None): Case(lambda sc, r: ("/api/v1/instruments", None), SIGNED_IN),
+    ("verification.register_instrument", "POST", None): Case(
+        lambda sc, r: ("/api/v1/instruments", _instrument_body(sc)), OPERATES_CREATES),
+    ("verification.get_instrument", "GET", None): Case(lambda sc, r: (f"/api/v1/instruments/{_vi(sc)}", None),
+                                                       OWNER_SEES),
+    ("verification.update_instrument", "PATCH", None): Case(
+        lambda sc, r: (f"/api/v1/instruments/{_vi(sc)}", {"location": "某路 2 号"}), OPERATES),
+    ("verification.instrument_history", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/instruments/{_vi(sc)}/results", None), OWNER_SEES),
+    ("verification.list_rigs", "GET", None): Case(lambda sc, r: ("/api/v1/rigs", None), STAFF_SEE),
+    ("verification.register_rig", "POST", None): Case(lambda sc, r: ("/api/v1/rigs", _rig_body(sc)), CREATES_IN_LAB),
+    ("verification.get_rig", "GET", None): Case(lambda sc, r: (f"/api/v1/rigs/{_rig(sc)}", None), STAFF_SEE),
+    ("verification.update_rig", "PATCH", None): Case(
+        lambda sc, r: (f"/api/v1/rigs/{_rig(sc)}", {"standard_certificate_no": "JZ-4"}), MANAGES_LAB),
+    ("verification.list_procedures", "GET", None): Case(lambda sc, r: ("/api/v1/procedures", None), SIGNED_IN),
+    ("verification.add_procedure_version", "POST", None): Case(
+        lambda sc, r: ("/api/v1/procedures", _procedure_document(sc)),
+        expect(403, anonymous=401, admin=201, manager=201, other_manager=201)),
+    ("verification.get_procedure", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/procedures/{_procedure_id(sc)}", None), SIGNED_IN),
+    ("verification.list_verifications", "GET", None): Case(lambda sc, r: ("/api/v1/verifications", None),
+                                                           SIGNED_IN),
+    ("verification.request_verification", "POST", None): Case(
+        lambda sc, r: ("/api/v1/verifications", {"instrument_id": _vi(sc), "rig_id": _rig(sc), "nozzle": 1}),
+        OPERATES_CREATES),
+    ("verification.get_verification", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/verifications/{_run(sc)}", None), OWNER_SEES),
+    ("verification.cancel_verification", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/verifications/{_new_run(sc)}/cancel", None), OPERATES),
+    ("verification.retry_verification", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/verifications/{_new_run(sc, 'failed')}/retry", None), OPERATES),
+    ("verification.record_manual_reading", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/verifications/{_new_run(sc)}/readings",
+                       {"point_index": 0, "values": {"reference_volume": 20.0, "indicated_volume": 20.04,
+                                                     "rig_temperature": 20.0, "nozzle_temperature": 20.5,
+                                                     "ambient_temperature": 20.0, "standard_expansion": 5e-5}}),
+        OPERATES_CREATES),
+    ("verification.confirm_certificate", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/certificates/{_certificate(sc)}", None), PUBLIC),
 }
 
 
