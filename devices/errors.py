@@ -12,6 +12,10 @@ class RigTimeout(RigError):
     """No valid reply in time: silence, no connection, or only frames failing their CRC/checksum."""
 
 
+class RigUnreachable(RigError):
+    """The link cannot be used at all: its device refuses this user or these settings."""
+
+
 class RigBadReply(RigError):
     """A reply that passed its CRC/checksum but does not fit the request."""
 

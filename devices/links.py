@@ -11,6 +11,19 @@ class LinkError(ValueError):
     """A link string that cannot be used; the message says which part is wrong."""
 
 
+RTU_BITS_PER_CHARACTER = 11  # start, 8 data, parity, stop (or 8N2): what Modbus RTU times are counted in
+
+
+def rtu_character_s(baud: int) -> float:
+    return RTU_BITS_PER_CHARACTER / baud
+
+
+def rtu_silence_s(baud: int) -> float:
+    """The silence that must part two Modbus RTU frames: 3.5 character times, and above 19200 baud
+    the fixed 1.75 ms the Modbus serial line specification sets (character timers too short to keep)."""
+    return 1.75e-3 if baud > 19200 else 3.5 * rtu_character_s(baud)
+
+
 @dataclass(frozen=True)
 class TcpLink:
     host: str
@@ -35,14 +48,23 @@ class RtuLink:
     stopbits: int = 1
     unit: int = 1
     word_order: str = "ABCD"
+    # Extra quiet time before each request, for adapters or rigs slow to turn their RS-485
+    # transceiver from sending to listening.
+    turnaround_ms: float = 0
 
     @property
     def bus(self) -> tuple:
         return ("rtu", self.path)
 
+    @property
+    def silence_s(self) -> float:
+        """How long the line must be quiet before a request: the RTU silence and the turnaround."""
+        return rtu_silence_s(self.baud) + self.turnaround_ms / 1000
+
     def __str__(self) -> str:
         return (f"modbus+rtu://{self.path}?baud={self.baud}&parity={self.parity}"
-                f"&stopbits={self.stopbits}&unit={self.unit}&word_order={self.word_order}")
+                f"&stopbits={self.stopbits}&unit={self.unit}&word_order={self.word_order}"
+                + (f"&turnaround_ms={self.turnaround_ms:g}" if self.turnaround_ms else ""))
 
 
 @dataclass(frozen=True)
@@ -65,7 +87,7 @@ Link = TcpLink | RtuLink | SerialLink
 _SCHEMES = {"modbus+tcp": TcpLink, "modbus+rtu": RtuLink, "serial": SerialLink}
 _OPTIONS = {
     TcpLink: ("unit", "word_order"),
-    RtuLink: ("baud", "parity", "stopbits", "unit", "word_order"),
+    RtuLink: ("baud", "parity", "stopbits", "unit", "word_order", "turnaround_ms"),
     SerialLink: ("baud", "parity", "stopbits"),
 }
 
@@ -77,6 +99,14 @@ def _integer(name: str, text: str, low: int, high: int) -> int:
 
 
 def _option(name: str, text: str):
+    if name == "turnaround_ms":
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 1000:
+            raise LinkError(f"turnaround_ms must be a number of milliseconds from 0 to 1000, not {text!r}")
+        return value
     if name == "baud":
         return _integer("baud", text, 50, 4_000_000)
     if name == "unit":

@@ -89,6 +89,8 @@ async def _serve(kind: str, transport: str, **kw) -> None:
         await stop.wait()
     finally:
         await sim.aclose()
+        if transport == "rtu":  # how well the masters on the line kept the silence between frames
+            click.echo(f"labs-sim: {sim.silence}", err=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from simulators.faults import FAULT_KINDS, FaultPlan
 from simulators.line import LineServer
 from simulators.modbus import RegisterBank, RtuServer, serve_tcp
 from simulators.physics import Clock, DeviceUnderTest, EmbModel, FdrModel, TmrModel, parse_curve
-from simulators.wire import Wire
+from simulators.wire import Silence, Wire
 
 KINDS = ("fdr", "emb", "tmr")
 TRANSPORTS = ("tcp", "rtu", "serial")
@@ -67,11 +67,17 @@ class Simulation:
     links: list[str]
     models: list
     faults: list[FaultPlan]
+    wires: list[Wire] = field(default_factory=list)  # the serial lines served, one for all RTU rigs
     _closers: list = field(default_factory=list, repr=False)
 
     @property
     def link(self) -> str:
         return self.links[0]
+
+    @property
+    def silence(self) -> Silence | None:
+        """The gaps before the requests on the (first) serial line; None over TCP."""
+        return self.wires[0].silence if self.wires else None
 
     async def aclose(self) -> None:
         for close in reversed(self._closers):
@@ -135,6 +141,7 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
     if transport == "rtu":
         wire = Wire(path, baud, parity, stopbits, pace)
         sim._closers.append(wire.close)
+        sim.wires.append(wire)
         banks = {unit + i: RegisterBank(m, options.word_order, f) for i, (m, f) in enumerate(rigs)}
         sim.links += [str(RtuLink(path, baud, parity, stopbits, u, options.word_order)) for u in banks]
         servers = [RtuServer(wire, banks)]
@@ -145,6 +152,7 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
             line_path = path if count == 1 else f"{path}-{i}"
             wire = Wire(line_path, baud, parity, stopbits, pace)
             sim._closers.append(wire.close)
+            sim.wires.append(wire)
             servers.append(LineServer(wire, model, plan))
             sim.links.append(str(SerialLink(line_path, baud, parity, stopbits)))
     for server in servers:

@@ -19,7 +19,7 @@ class LineServer(WireServer):
 
     def receive(self, data: bytes, now: float) -> None:
         if not self._buffer:
-            self._start = self.wire.receive_start(now)
+            self._start = now
         self._buffer += data
         while b"\r\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\r\n", 1)

@@ -170,7 +170,8 @@ class RtuServer(WireServer):
         if self._buffer and now - self._last_byte > self._stale_s:
             self._buffer = b""
         if not self._buffer:
-            self._frame_start = self.wire.receive_start(now)
+            self._frame_start = now
+            self.wire.frame_begins(now)
         self._buffer += data
         self._last_byte = now
         while (length := _rtu_length(self._buffer)) is not None:
@@ -180,8 +181,11 @@ class RtuServer(WireServer):
             if len(self._buffer) < length:
                 break
             frame, self._buffer = self._buffer[:length], self._buffer[length:]
+            self.wire.frame_ends(self._frame_start, length, now)
             self._queue.put_nowait((frame, self._frame_start))
-            self._frame_start = self.wire.receive_start(now)
+            if self._buffer:  # another frame in the same bytes: no silence at all before it
+                self._frame_start = now
+                self.wire.frame_begins(now)
 
     async def answer(self, frame: bytes, start: float) -> None:
         if FramerRTU.compute_CRC(frame[:-2]) != int.from_bytes(frame[-2:], "big"):

@@ -2,15 +2,44 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import stat
 import tty
 
 import serial
 
+from devices.links import rtu_silence_s
+
 
 def bits_per_char(parity: str, stopbits: int) -> int:
     return 1 + 8 + (parity != "N") + stopbits
+
+
+class Silence:
+    """The gaps before the frames that reached the simulator, measured at its end of the line.
+
+    A frame that starts less than the RTU silence after the line's last byte breaks the silence:
+    a real rig may take it for the tail of the frame before and ignore both.
+    """
+
+    def __init__(self, required_s: float):
+        self.required_s = required_s
+        self.frames = 0  # frames that followed another on the line
+        self.broken = 0  # of these, frames that came too soon
+        self.shortest_s = math.inf
+
+    def record(self, gap_s: float) -> None:
+        self.frames += 1
+        self.broken += gap_s < self.required_s
+        self.shortest_s = min(self.shortest_s, gap_s)
+
+    def __str__(self) -> str:
+        if not self.frames:
+            return "no frame followed another"
+        return (f"{self.broken} of {self.frames} frames broke the {self.required_s * 1000:.2f} ms silence; "
+                f"shortest gap {self.shortest_s * 1000:.2f} ms = {self.shortest_s / self.required_s:.3f} "
+                f"of the silence")
 
 
 class Wire:
@@ -19,7 +48,8 @@ class Wire:
     If `path` names an existing character device (a USB adapter, one end of a socat pair) it is
     opened; otherwise a pseudo-terminal pair is made and its far end linked at `path`.
     With `pace`, bytes take the time they would on a line at `baud`: a request occupies the line
-    for its length, a reply starts 3.5 characters after it and the next frame 3.5 after that.
+    for its length, a reply starts 3.5 characters after it. The gap before each arriving frame is
+    measured against the silence the line requires (`silence`), paced or not.
     """
 
     def __init__(self, path: str, baud: int = 9600, parity: str = "N", stopbits: int = 1, pace: bool = False):
@@ -35,16 +65,23 @@ class Wire:
             tty.setraw(self._slave)  # no echo, no CR/LF translation: a pty behaves like a wire
             os.set_blocking(self.fd, False)
             os.symlink(os.ttyname(self._slave), path)
-        self.free_at = 0.0  # loop time when the line is silent again
+        self.silence = Silence(rtu_silence_s(baud))
+        self.line_end: float | None = None  # loop time of the line's last byte, as far as it is known
 
-    def receive_start(self, now: float) -> float:
-        """When a frame whose first byte arrives now began on the line."""
-        return max(now, self.free_at) if self.pace else now
+    def frame_begins(self, now: float) -> None:
+        """A frame's first byte arrived now: measure the quiet time before it."""
+        if self.line_end is not None:
+            self.silence.record(now - self.line_end)
+
+    def frame_ends(self, start: float, length: int, now: float) -> None:
+        """A frame that began at `start` is whole: paced, it holds the line for its length."""
+        self.line_end = max(now, start + length * self.char_s) if self.pace else now
 
     async def send(self, data: bytes, request_start: float = 0.0, request_len: int = 0) -> None:
         loop = asyncio.get_running_loop()
         if not self.pace:
             self._write(data)
+            self.line_end = loop.time()
             return
         start = max(request_start + (request_len + 3.5) * self.char_s, loop.time())
         sent = 0
@@ -53,9 +90,9 @@ class Wire:
             if due > sent:
                 self._write(data[sent:due])
                 sent = due
+                self.line_end = loop.time()  # a byte is written when its time on the line is over
             else:
                 await asyncio.sleep(start + (sent + 1) * self.char_s - loop.time())
-        self.free_at = start + (len(data) + 3.5) * self.char_s
 
     def _write(self, data: bytes) -> None:
         try:
