@@ -16,7 +16,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError
 
 from labs import audit
 from labs.accounts.models import ROLES, ApiToken, Enterprise, User
@@ -30,14 +29,39 @@ TOKEN_LIFETIME = dt.timedelta(days=30)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# GB 32100: registration authority (1), entity kind (1), administrative division (6 digits),
+# organisation code (9), check character (1), from the alphabet without I, O, S, V, Z.
+CREDIT_CODE_RE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}")
+CREDIT_CODE_PROBLEMS = {
+    "length": "The number has an invalid length.",
+    "format": "The number has an invalid format.",
+    "check": "The number's checksum or check digit is invalid.",
+}
+
+
+def credit_code_problem(code: str) -> str | None:
+    """What is wrong with a compact unified social credit code: "length", "format", "check" (its
+    check character), or None. The first two characters may be letters (N: a village collective
+    registered by an agriculture department; Y, A): python-stdnum's `uscc.validate` wrongly requires
+    the first eight to be digits, so only its check-character computation is used."""
+    if len(code) != 18:
+        return "length"
+    if not CREDIT_CODE_RE.fullmatch(code):
+        return "format"
+    if uscc.calc_check_digit(code[:17]) != code[17]:
+        return "check"
+    return None
+
+
 def validate_credit_code(code: str, field: str = "credit_code") -> str:
     """The unified social credit code (GB 32100) with its check character, normalised; `field` is
     the name the caller gave the code, so the error points at what the caller sent."""
-    try:
-        return uscc.validate(code)
-    except ValidationError as exc:
+    compact = uscc.compact(code)
+    problem = credit_code_problem(compact)
+    if problem is not None:
         raise Invalid("invalid unified social credit code",
-                      {field: [f"{code!r} is not a valid unified social credit code: {exc}"]}) from None
+                      {field: [f"{code!r} is not a valid unified social credit code: {CREDIT_CODE_PROBLEMS[problem]}"]})
+    return compact
 
 
 @dataclass(frozen=True)
