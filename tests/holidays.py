@@ -52,8 +52,8 @@ LAW_FIXED_DAYS = {
 }
 
 # No day the law fixes can fall in these months, whatever the lunar calendar does: the Spring
-# Festival days lie within 20 January - 22 February, Dragon Boat within 28 May - 25 June,
-# Mid-Autumn within 7 September - 8 October.
+# Festival days lie within 20 January - 22 February, Dragon Boat within 27 May - 26 June,
+# Mid-Autumn within 7 September - 8 October (lunardate, 1901-2099).
 MONTHS_WITHOUT_STATUTORY_DAYS = (3, 7, 8, 11, 12)
 
 
