@@ -7,7 +7,7 @@ import logging
 import click
 
 from devices.drivers import DRIVERS
-from devices.errors import RigError
+from devices.errors import RigError, RigUnreachable
 from devices.links import LinkError, parse_link
 from devices.maps import MODBUS_MAPS, STATUS_NAMES
 from devices.poller import Poller, Sample
@@ -32,7 +32,7 @@ def _run(coroutine_fn, timeout_s: float, retries: int):
             return await coroutine_fn(pool)
     try:
         return asyncio.run(main())
-    except RigError as exc:
+    except (RigError, LinkError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -85,29 +85,37 @@ def identify(link, kind, timeout_s, retries):
 @click.option("--samples", type=click.IntRange(1), help="Stop after this many samples (default: until Ctrl-C).")
 def watch(link, kind, timeout_s, retries, rate, samples):
     """Print the rig's live values, one line a sample, until interrupted."""
+    outcome = {"read": 0, "failed": 0}
+
     async def go(pool):
         driver = _driver(link, kind, pool)
         poller = Poller()
         poller.add(driver, rate)
         done = asyncio.Event()
-        seen = 0
 
         def show(sample: Sample):
-            nonlocal seen
             stamp = sample.at.isoformat(timespec="milliseconds")
             click.echo(f"{stamp}  {_format(kind, sample.values) if sample.values else 'ERROR ' + str(sample.error)}")
-            seen += 1
-            if samples and seen >= samples:
+            outcome["failed" if sample.values is None else "read"] += 1
+            # A device that refuses this user or these settings will not change its mind.
+            if (samples and sum(outcome.values()) >= samples) or isinstance(sample.error, RigUnreachable):
                 done.set()
         polling = asyncio.create_task(poller.run(show))
         stopping = asyncio.create_task(done.wait())
         await asyncio.wait([polling, stopping], return_when=asyncio.FIRST_COMPLETED)
         for task in (polling, stopping):
             task.cancel()
+        if polling.done() and not polling.cancelled() and polling.exception() is not None:
+            exc = polling.exception()
+            if isinstance(exc, (RigError, LinkError)):
+                raise exc
+            raise click.ClickException(f"polling {link} stopped: {type(exc).__name__}: {exc}")
     try:
         _run(go, timeout_s, retries)
     except KeyboardInterrupt:
         pass
+    if outcome["failed"] and not outcome["read"]:
+        raise click.ClickException(f"no sample read from {link}: all {outcome['failed']} failed")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,12 @@ async def _serve(kind: str, transport: str, **kw) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *sim.tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        for task in sim.tasks:  # a server that ended before it was told to has failed
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise click.ClickException(str(task.exception()))
     finally:
         await sim.aclose()
         if transport == "rtu":  # how well the masters on the line kept the silence between frames

@@ -15,7 +15,7 @@ from simulators.faults import FAULT_KINDS, FaultPlan
 from simulators.line import LineServer
 from simulators.modbus import RegisterBank, RtuServer, serve_tcp
 from simulators.physics import Clock, DeviceUnderTest, EmbModel, FdrModel, TmrModel, parse_curve
-from simulators.wire import Silence, Wire
+from simulators.wire import LineGone, Silence, Wire
 
 KINDS = ("fdr", "emb", "tmr")
 TRANSPORTS = ("tcp", "rtu", "serial")
@@ -68,6 +68,7 @@ class Simulation:
     models: list
     faults: list[FaultPlan]
     wires: list[Wire] = field(default_factory=list)  # the serial lines served, one for all RTU rigs
+    tasks: list[asyncio.Task] = field(default_factory=list)  # the servers of serial lines
     _closers: list = field(default_factory=list, repr=False)
 
     @property
@@ -157,13 +158,14 @@ async def start_simulation(kind: str, transport: str = "tcp", *, count: int = 1,
             sim.links.append(str(SerialLink(line_path, baud, parity, stopbits)))
     for server in servers:
         task = loop.create_task(server.serve())
+        sim.tasks.append(task)
         sim._closers.append(lambda task=task: _cancel(task))
     return sim
 
 
 async def _cancel(task: asyncio.Task) -> None:
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    with contextlib.suppress(asyncio.CancelledError, LineGone):
         await task
 
 

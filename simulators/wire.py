@@ -7,9 +7,12 @@ import os
 import stat
 import tty
 
-import serial
-
 from devices.links import rtu_silence_s
+from devices.ports import open_port
+
+
+class LineGone(OSError):
+    """The simulator's serial line went away: its device was unplugged or its pty peer closed."""
 
 
 def bits_per_char(parity: str, stopbits: int) -> int:
@@ -58,7 +61,7 @@ class Wire:
         self._port = None
         self._slave = None
         if os.path.exists(path) and stat.S_ISCHR(os.stat(path).st_mode):
-            self._port = serial.Serial(path, baud, parity=parity, stopbits=stopbits, timeout=0)
+            self._port = open_port(path, baud, parity, stopbits, timeout=0)
             self.fd = self._port.fileno()
         else:
             self.fd, self._slave = os.openpty()
@@ -111,28 +114,45 @@ class Wire:
 
 
 class WireServer:
-    """Answers requests arriving on a wire one at a time, in order; subclasses frame and answer them."""
+    """Answers requests arriving on a wire one at a time, in order; subclasses frame and answer them.
+
+    serve() raises LineGone when the line goes away, rather than spin on a device that stays
+    readable with nothing to read."""
 
     def __init__(self, wire: Wire):
         self.wire = wire
         self._queue: asyncio.Queue = asyncio.Queue()
+        self._gone: str | None = None
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
         loop.add_reader(self.wire.fd, self._readable)
         try:
             while True:
-                request, start = await self._queue.get()
-                await self.answer(request, start)
+                item = await self._queue.get()
+                if item is None:
+                    raise LineGone(f"the line at {self.wire.path} is gone: {self._gone}")
+                await self.answer(*item)
         finally:
             loop.remove_reader(self.wire.fd)
 
     def _readable(self) -> None:
         try:
             data = os.read(self.wire.fd, 4096)
-        except (BlockingIOError, OSError):
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # EIO: the far end hung up, or the adapter was unplugged
+            self._hang_up(exc.strerror or str(exc))
+            return
+        if not data:
+            self._hang_up("end of file")
             return
         self.receive(data, asyncio.get_running_loop().time())
+
+    def _hang_up(self, why: str) -> None:
+        asyncio.get_running_loop().remove_reader(self.wire.fd)
+        self._gone = why
+        self._queue.put_nowait(None)
 
     def receive(self, data: bytes, now: float) -> None:
         """Take bytes off the wire; queue each whole request with the time it began on the line."""

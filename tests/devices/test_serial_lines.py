@@ -1,10 +1,21 @@
 """Real serial lines: the RTU silence, ports that cannot be opened, gateways, several names of one device."""
-import asyncio
+import os
+import socketserver
+import struct
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
+import serial
+from click.testing import CliRunner
 
+from devices.cli import rig
 from devices.drivers import FdrDriver
+from devices.errors import RigExceptionReply, RigTimeout
 from devices.links import rtu_silence_s
+from devices.transport import Policy
 from simulators.harness import simulated_rig
 
 
@@ -43,3 +54,151 @@ def test_a_turnaround_lengthens_the_gap_before_each_request(drive):
         drive(poll)
         silence = sim.silence
     assert silence.frames == 3 and silence.shortest_s >= rtu_silence_s(19200) + 0.020, str(silence)
+
+
+# --- errors a technician can act on -------------------------------------------------------------
+
+def _rig_cli(*args, drop_root=False):
+    """`labs rig ARGS` in a process of its own; as root, without the right to ignore file permissions."""
+    prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if drop_root and os.geteuid() == 0 else []
+    return subprocess.run([*prefix, sys.executable, "-m", "devices.cli", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_port_that_refuses_its_settings_is_named_with_the_cause():
+    with simulated_rig("fdr", "rtu", parity="E", stopbits=1) as sim:  # a pty takes 8E1 once, not twice
+        done = _rig_cli("identify", sim.link, "--map", "fdr", "--timeout", "0.2")
+        path = sim.wires[0].path
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"identify: cannot open {path}: settings refused (9600 baud 8E1" in done.stderr
+
+
+def test_a_device_that_is_not_a_serial_port_is_refused_at_once_by_watch_too():
+    done = _rig_cli("watch", "modbus+rtu:///dev/null", "--map", "emb", "--timeout", "0.2")  # no --samples
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "cannot open /dev/null: settings refused" in done.stdout
+    assert "Error: no sample read from modbus+rtu:///dev/null: all 1 failed" in done.stderr
+
+
+def test_a_port_without_permission_says_permission_denied():
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    os.chmod(path, 0)
+    try:
+        done = _rig_cli("identify", f"modbus+rtu://{path}?parity=N&stopbits=2", "--map", "fdr", drop_root=True)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 1, done.stderr
+    assert f"identify: cannot open {path}: permission denied" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["fdr", "tmr"])
+def test_a_port_another_program_holds_says_busy(kind):
+    transport = "serial" if kind == "tmr" else "rtu"
+    with simulated_rig(kind, transport) as sim:
+        path = sim.wires[0].path
+        holder = serial.Serial(path, 9600, exclusive=True)
+        try:
+            done = _rig_cli("identify", sim.link, "--map", kind, "--timeout", "0.2", "--retries", "1")
+        finally:
+            holder.close()
+    assert done.returncode == 1
+    assert f"cannot open {path}: busy: another program has it open (x2)" in done.stderr, done.stderr
+
+
+def test_a_port_that_is_gone_says_so(tmp_path):
+    path = tmp_path / "ttyUSB9"
+    done = _rig_cli("identify", f"serial://{path}", "--map", "tmr", "--timeout", "0.2", "--retries", "0")
+    assert done.returncode == 1
+    assert f"cannot open {path}: gone: no such device" in done.stderr
+
+
+def test_watch_exits_non_zero_when_every_sample_failed():
+    with simulated_rig("fdr", "tcp") as sim:
+        link = sim.link
+    result = CliRunner().invoke(rig, ["watch", link, "--map", "fdr", "--samples", "2", "--timeout", "0.1",
+                                      "--retries", "0", "--rate", "20"])
+    assert result.exit_code == 1
+    assert result.output.count("ERROR FDR rig") == 2 and f"no sample read from {link}: all 2 failed" in result.output
+
+
+def test_watch_exits_non_zero_when_the_poller_dies(monkeypatch):
+    async def broken(self):
+        raise RuntimeError("decoder fell over")
+    monkeypatch.setattr(FdrDriver, "read_live", broken)
+    with simulated_rig("fdr", "tcp") as sim:
+        result = CliRunner().invoke(rig, ["watch", sim.link, "--map", "fdr", "--samples", "3"])
+    assert result.exit_code == 1
+    assert "stopped: RuntimeError: decoder fell over" in result.output
+
+
+def _cpu_s(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_labs_sim_stops_without_spinning_when_its_line_disappears(socat, tmp_path):
+    rig_end, master_end = tmp_path / "rig", tmp_path / "master"
+    pair = subprocess.Popen([socat, f"pty,raw,echo=0,link={rig_end}", f"pty,raw,echo=0,link={master_end}"],
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not (rig_end.exists() and master_end.exists()):
+        assert time.monotonic() < deadline, "socat made no pty pair"
+        time.sleep(0.02)
+    sim = subprocess.Popen([sys.executable, "-m", "simulators.cli", "fdr", "--modbus-rtu", str(rig_end),
+                            "--parity", "N", "--stopbits", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout.readline().startswith("modbus+rtu://")
+        before = _cpu_s(sim.pid)
+        pair.terminate()
+        pair.wait(10)
+        time.sleep(1.5)
+        cpu = _cpu_s(sim.pid) - before if sim.poll() is None else 0.0
+        assert cpu < 0.3, f"the simulator used {cpu:.2f} s of CPU in 1.5 s after its line went"
+        assert sim.wait(5) == 1
+        assert f"the line at {rig_end} is gone" in sim.stderr.read()
+    finally:
+        if sim.poll() is None:
+            sim.kill()
+            sim.wait()
+        if pair.poll() is None:
+            pair.terminate()
+
+
+# --- gateways ----------------------------------------------------------------------------------
+
+def test_a_gateway_whose_rig_is_silent_is_retried_like_a_timeout(drive):
+    with simulated_rig("fdr", "tcp") as sim:  # unit 2 is not there: the simulator answers as a gateway
+        async def identify(pool):
+            await FdrDriver(sim.link.replace("unit=1", "unit=2"), pool).identify()
+        with pytest.raises(RigTimeout) as timeout:
+            drive(identify, Policy(timeout_s=1, retries=2))
+    assert "no valid reply in 3 attempts" in str(timeout.value)
+    assert "exception 11 (gateway target device failed to respond) (x3)" in str(timeout.value)
+
+
+class _Refuses(socketserver.BaseRequestHandler):
+    code = 0
+
+    def handle(self):
+        stream = self.request.makefile("rb")
+        while len(header := stream.read(7)) == 7:
+            tid, _, length, unit = struct.unpack(">HHHB", header)
+            pdu = stream.read(length - 1)
+            self.request.sendall(struct.pack(">HHHBBB", tid, 0, 3, unit, pdu[0] | 0x80, self.code))
+
+
+@pytest.mark.parametrize("code, name", [(5, "acknowledge"), (10, "gateway path unavailable")])
+def test_exceptions_5_and_10_are_named(drive, code, name):
+    handler = type("Refuses", (_Refuses,), {"code": code})
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            async def identify(pool):
+                await FdrDriver(f"modbus+tcp://127.0.0.1:{server.server_address[1]}", pool).identify()
+            with pytest.raises(RigExceptionReply, match=f"exception {code} \\({name}"):
+                drive(identify)
+        finally:
+            server.shutdown()
