@@ -52,22 +52,27 @@ class RegisterBank:
         return [registers[a] for a in wanted]
 
     def write(self, address: int, words: list[int]) -> None:
+        """Write all the registers or none: a refused value or command leaves every setting as it was."""
         wanted = range(address, address + len(words))
         if not all(a in self._writable for a in wanted):
             raise ModbusError(2)
-        self._holding.update(zip(wanted, words))
+        holding = {**self._holding, **dict(zip(wanted, words))}
         touched = {self._writable[a] for a in wanted}
-        for f in touched:
-            self.model.settings[f.name] = f.decode([self._holding[a] for a in f.addresses], self.word_order)
-        command = next((f for f in touched if f.name == "command"), None)
+        values = {f.name: f.decode([holding[a] for a in f.addresses], self.word_order) for f in touched}
+        if any(f.valid is not None and values[f.name] not in f.valid for f in touched):
+            raise ModbusError(3)
+        command = values.pop("command", None)
+        before = dict(self.model.settings)
+        self.model.settings.update(values)
         if command is not None:
-            self._holding[command.address] = 0  # a command reads back 0
+            holding[self.map["command"].address] = 0  # a command reads back 0
             try:
-                self.model.command(self.model.settings.pop("command"))
+                self.model.command(command)
             except Refused as exc:
+                self.model.settings.clear()
+                self.model.settings.update(before)
                 raise ModbusError(exc.code) from None
-            finally:
-                self.model.settings["command"] = 0
+        self._holding = holding
 
     def answer(self, pdu: bytes) -> bytes:
         """The response PDU to a request PDU (exception responses included)."""
@@ -120,7 +125,7 @@ async def serve_tcp(bank: RegisterBank, host: str, port: int, unit: int = 1) -> 
                 if protocol != 0 or not 2 <= length <= 254:
                     break  # not Modbus: hang up
                 pdu = await reader.readexactly(length - 1)
-                if request_unit != unit:
+                if request_unit not in (unit, 0, 255):  # 0 and 255: "this device", as TCP devices take them
                     reply, fault = bytes([pdu[0] | 0x80, 0x0B]), None  # gateway: no such target
                 else:
                     fault, reply = _faulty_answer(bank, pdu)
@@ -144,29 +149,40 @@ async def serve_tcp(bank: RegisterBank, host: str, port: int, unit: int = 1) -> 
     return await asyncio.start_server(connection, host, port)
 
 
+# Request lengths (unit, function, ..., CRC) of the public function codes: a fixed length, or
+# (the offset of a byte count, the length without the counted bytes).
+_REQUEST_LENGTHS = {1: 8, 2: 8, 3: 8, 4: 8, 5: 8, 6: 8, 7: 4, 8: 8, 11: 4, 12: 4, 15: (6, 9), 16: (6, 9),
+                    17: 4, 20: (2, 5), 21: (2, 5), 22: 10, 23: (10, 13), 24: 6}
+
+
 def _rtu_length(buffer: bytes) -> int | None:
-    """Length of the request frame at the start of the buffer; None if not known yet; 0 if unknown."""
+    """Length of the request frame at the start of the buffer; None if not known yet; 0 if only the
+    silence after it can tell (a function code this table does not know)."""
     if len(buffer) < 2:
         return None
-    if buffer[1] in (3, 4, 6):
-        return 8
-    if buffer[1] == 16:
-        return 9 + buffer[6] if len(buffer) >= 7 else None
-    return 0
+    length = _REQUEST_LENGTHS.get(buffer[1], 0)
+    if isinstance(length, tuple):
+        at, fixed = length
+        return fixed + buffer[at] if len(buffer) > at else None
+    return length
 
 
 class RtuServer(WireServer):
-    """Modbus RTU on a wire, answering for one bank per unit id."""
+    """Modbus RTU on a wire, answering for one bank per unit id, and applying broadcasts (unit 0)."""
 
     def __init__(self, wire: Wire, banks: dict[int, RegisterBank]):
         super().__init__(wire)
         self.banks = banks
         self._buffer = b""
         self._frame_start = self._last_byte = 0.0
-        # A partial frame older than this is line noise.
+        # A partial frame older than this is line noise; a frame of unknown length ends after it.
         self._stale_s = max(3.5 * wire.char_s, 0.05)
+        self._silence_timer: asyncio.TimerHandle | None = None
 
     def receive(self, data: bytes, now: float) -> None:
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
         if self._buffer and now - self._last_byte > self._stale_s:
             self._buffer = b""
         if not self._buffer:
@@ -175,24 +191,38 @@ class RtuServer(WireServer):
         self._buffer += data
         self._last_byte = now
         while (length := _rtu_length(self._buffer)) is not None:
-            if length == 0:
-                self._buffer = b""  # a function no rig here knows: wait for the next frame
+            if length == 0:  # the silence after it will say where it ends
+                self._silence_timer = asyncio.get_running_loop().call_later(self._stale_s, self._silence_ends)
                 break
             if len(self._buffer) < length:
                 break
             frame, self._buffer = self._buffer[:length], self._buffer[length:]
-            self.wire.frame_ends(self._frame_start, length, now)
-            self._queue.put_nowait((frame, self._frame_start))
+            self._take(frame, now)
             if self._buffer:  # another frame in the same bytes: no silence at all before it
                 self._frame_start = now
                 self.wire.frame_begins(now)
 
+    def _silence_ends(self) -> None:
+        self._silence_timer = None
+        frame, self._buffer = self._buffer, b""
+        if len(frame) >= 4:
+            self._take(frame, self._last_byte)
+
+    def _take(self, frame: bytes, now: float) -> None:
+        self.wire.frame_ends(self._frame_start, len(frame), now)
+        self._queue.put_nowait((frame, self._frame_start))
+
     async def answer(self, frame: bytes, start: float) -> None:
         if FramerRTU.compute_CRC(frame[:-2]) != int.from_bytes(frame[-2:], "big"):
             return  # a damaged request gets no reply, as on a real bus
+        if frame[0] == 0:  # a broadcast: every rig on the line acts on a write, none answers
+            if frame[1] in (5, 6, 15, 16):
+                for bank in self.banks.values():
+                    bank.answer(frame[1:-2])
+            return
         bank = self.banks.get(frame[0])
         if bank is None:
-            return  # another unit's request, or a broadcast
+            return  # another unit's request
         fault, reply = _faulty_answer(bank, frame[1:-2])
         if reply is None:
             return

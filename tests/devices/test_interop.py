@@ -121,3 +121,11 @@ def test_a_pty_linked_by_the_simulator_works_for_mbpoll(mbpoll, serve, tmp_path)
     assert os.path.islink(path)
     values = poll(mbpoll, ["-m", "rtu", *LINE, path], "-t", "3", "-r", "216")
     assert values == {216: 103}
+
+
+@pytest.mark.parametrize("transport", ["tcp", "rtu"])
+def test_mbpoll_reading_coils_gets_illegal_function(mbpoll, serve, request, transport):
+    target = _targets(transport, serve, request, "fdr", [])
+    done = subprocess.run([mbpoll, *target, "-a", "1", "-0", "-1", "-o", "2", "-t", "0", "-r", "0"],
+                          capture_output=True, text=True, timeout=30)
+    assert "Illegal function" in done.stdout + done.stderr, done.stdout + done.stderr
