@@ -53,13 +53,18 @@ def settings_text(baud: int, parity: str, stopbits: int) -> str:
     return f"{baud} baud 8{parity}{stopbits}"
 
 
-def open_port(path: str, baud: int, parity: str, stopbits: int, timeout: float | None = None) -> serial.Serial:
-    """The device at `path`, opened for this program only; PortError says why it could not be."""
+def open_port(path: str, baud: int, parity: str, stopbits: int, timeout: float | None = None,
+              as_pymodbus: bool = False) -> serial.Serial:
+    """The device at `path`, opened for this program only; PortError says why it could not be.
+
+    `as_pymodbus`: set the timeout after opening, as pymodbus does: some devices (ptys) refuse
+    settings applied a second time, and this is how to learn why pymodbus could not open one."""
     port = None
     try:
-        port = serial.Serial(path, baud, parity=parity, stopbits=stopbits, bytesize=8, exclusive=True)
-        # Set after opening, as pymodbus does: some devices (ptys) refuse settings applied a second time.
-        port.timeout = timeout
+        port = serial.Serial(path, baud, parity=parity, stopbits=stopbits, bytesize=8, exclusive=True,
+                             timeout=None if as_pymodbus else timeout)
+        if as_pymodbus:
+            port.timeout = timeout
         return port
     except (serial.SerialException, OSError, termios.error, ValueError) as exc:
         if port is not None:

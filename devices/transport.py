@@ -158,7 +158,8 @@ class ModbusBus(_Bus):
         if not connected:
             # pymodbus says only that it failed: open the device once more to learn why.
             try:
-                await asyncio.to_thread(lambda: open_port(link.path, link.baud, link.parity, link.stopbits).close())
+                port = await asyncio.to_thread(open_port, link.path, link.baud, link.parity, link.stopbits, 0, True)
+                port.close()
             except PortError as exc:
                 if exc.lasting:
                     raise
