@@ -74,7 +74,11 @@ def rig():
 def identify(link, kind, timeout_s, retries):
     """Print the rig's serial number and firmware."""
     async def go(pool):
-        return await _driver(link, kind, pool).identify()
+        driver = _driver(link, kind, pool)
+        identity = await driver.identify()
+        if hasattr(driver, "confirm_kind"):  # the TMR's identity names its make and model already
+            await driver.confirm_kind()
+        return identity
     identity = _run(go, timeout_s, retries)
     click.echo(f"serial number: {identity.serial_number}\nfirmware: {identity.firmware}")
 

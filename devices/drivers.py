@@ -5,7 +5,7 @@ import asyncio
 from dataclasses import dataclass
 
 from devices import maps
-from devices.errors import RigBadReply, RigBusy, RigFault, RigTimeout
+from devices.errors import RigBadReply, RigBusy, RigExceptionReply, RigFault, RigTimeout, RigWrongKind
 from devices.links import Link, LinkError, SerialLink, parse_link
 from devices.registers import RegisterMap
 from devices.transport import BusPool
@@ -136,6 +136,35 @@ class _ModbusDriver(_Driver):
 
     async def read_live(self) -> dict:
         return await self.read(maps.LIVE_FIELDS[self.kind], "read live values")
+
+    async def confirm_kind(self) -> None:
+        """RigWrongKind unless the rig's live registers end where this kind's do.
+
+        Identification is alike on every Modbus rig; the datasheet's maps differ in length, and a
+        rig answers exception 2 outside its map."""
+        table, start, count = self.map.span(maps.LIVE_FIELDS[self.kind])
+        action = f"check that it is an {self.kind.upper()} rig"
+
+        async def answers(first: int, length: int) -> bool:
+            try:
+                await self._bus.read(self.name, action, table, first, length, self.unit)
+                return True
+            except RigExceptionReply as exc:
+                if exc.code != 2:
+                    raise
+                return False
+        if await answers(start, count):
+            if not await answers(start + count, 1):
+                return
+            found, likely = (f"input register {start + count} answers, which an {self.kind.upper()} rig does not have",
+                             lambda n: n > count)
+        else:
+            found, likely = (f"input registers {start}-{start + count - 1} do not all answer, as an "
+                             f"{self.kind.upper()} rig's do", lambda n: n < count)
+        others = [k.upper() for k, names in maps.LIVE_FIELDS.items()
+                  if k != self.kind and likely(maps.MODBUS_MAPS[k].span(names)[2])]
+        guess = f"; it looks like an {' or '.join(others)} rig" if others else ""
+        raise self._error(RigWrongKind, action, found + guess)
 
     async def reset(self) -> None:
         await self.write({"command": self.commands["reset"]}, "reset")

@@ -16,6 +16,10 @@ class RigUnreachable(RigError):
     """The link cannot be used at all: its device refuses this user or these settings."""
 
 
+class RigWrongKind(RigError):
+    """The rig at the link is not of the kind its driver speaks to."""
+
+
 class RigBadReply(RigError):
     """A reply that passed its CRC/checksum but does not fit the request."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from devices.ports import is_windows_port
 from devices.registers import WORD_ORDERS
 
 
@@ -158,8 +159,11 @@ def parse_link(text: str) -> Link:
         if port == 0:
             raise LinkError("port must be a number from 1 to 65535, not 0")
         return TcpLink(parts.hostname, port, **options)
+    if parts.netloc and is_windows_port(parts.netloc) and not parts.path:
+        return cls(parts.netloc.upper(), **options)  # serial://COM3?baud=9600
     if parts.netloc:
-        raise LinkError(f"{scheme} takes a device path after three slashes, e.g. {scheme}:///dev/ttyUSB0")
+        raise LinkError(f"{scheme} takes a device path after three slashes, e.g. {scheme}:///dev/ttyUSB0, "
+                        f"or a Windows port, e.g. {scheme}://COM3")
     if not parts.path.startswith("/") or parts.path == "/":
         raise LinkError(f"device path is missing: write {scheme}:///dev/ttyUSB0")
     return cls(parts.path, **options)

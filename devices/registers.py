@@ -49,7 +49,7 @@ class Field:
 
     def _finish(self, raw):
         if self.type == "ascii":
-            return raw.decode("ascii", "replace").rstrip(" ")
+            return raw.decode("ascii", "replace").rstrip(" \x00")  # spaces, as the datasheet says, or NULs
         return raw * self.scale if self.scale != 1 else raw
 
 

@@ -47,3 +47,17 @@ def test_a_link_prints_as_a_string_that_parses_back(link):
 def test_a_bad_link_is_refused_saying_which_part_is_wrong(text, complaint):
     with pytest.raises(LinkError, match=re.escape(complaint)):
         parse_link(text)
+
+
+@pytest.mark.parametrize("text, link", [
+    ("serial://COM3?baud=9600", SerialLink("COM3", 9600)),
+    ("modbus+rtu://com12?baud=19200&parity=E&unit=4", RtuLink("COM12", 19200, "E", 1, 4)),
+])
+def test_a_windows_com_port_is_parsed_and_printed_back(text, link):
+    assert parse_link(text) == link
+    assert str(link).startswith(f"{text.split(':')[0]}://COM") and parse_link(str(link)) == link
+
+
+def test_a_path_that_is_not_a_com_port_still_needs_three_slashes():
+    with pytest.raises(LinkError, match="three slashes"):
+        parse_link("serial://COMX?baud=9600")

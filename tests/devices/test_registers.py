@@ -130,3 +130,9 @@ def test_tmr_identity_and_status_replies_parse_or_are_refused():
     for bad in ("OK", "FAULT", "FAULT x", "DONE 1"):
         with pytest.raises(ValueError):
             tmr_parse_status(bad)
+
+
+def test_an_ascii_field_padded_with_nuls_reads_without_them():
+    registers = [0x4142, 0x3100] + [0x0000] * 14  # "AB1" and NULs, as some devices pad
+    assert FDR["serial_number"].decode(registers) == "AB1"
+    assert FDR["serial_number"].decode([0x4142, 0x3120] + [0x2000] * 14) == "AB1"  # spaces and NULs mixed

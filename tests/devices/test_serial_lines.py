@@ -1,4 +1,5 @@
 """Real serial lines: the RTU silence, ports that cannot be opened, gateways, several names of one device."""
+import asyncio
 import os
 import socketserver
 import struct
@@ -12,9 +13,9 @@ import serial
 from click.testing import CliRunner
 
 from devices.cli import rig
-from devices.drivers import FdrDriver
+from devices.drivers import FdrDriver, TmrDriver
 from devices.errors import RigExceptionReply, RigTimeout
-from devices.links import rtu_silence_s
+from devices.links import LinkError, rtu_silence_s
 from devices.transport import Policy
 from simulators.harness import simulated_rig
 
@@ -202,3 +203,38 @@ def test_exceptions_5_and_10_are_named(drive, code, name):
                 drive(identify)
         finally:
             server.shutdown()
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+def test_two_names_of_one_device_share_one_line(drive):
+    with simulated_rig("fdr", "rtu", count=2) as sim:
+        by_link, device = sim.links[0], sim.links[1].replace(sim.wires[0].path, os.path.realpath(sim.wires[0].path))
+        assert os.path.islink(sim.wires[0].path) and by_link != device
+
+        async def identify_both(pool):
+            first, second = FdrDriver(by_link, pool), FdrDriver(device, pool)
+            assert first._bus is second._bus
+            return await asyncio.gather(*(rig.identify() for rig in (first, second, first, second)))
+        identities = drive(identify_both)
+    assert [i.serial_number for i in identities] == ["FDR-SIM-0001", "FDR-SIM-0002"] * 2
+
+
+def test_one_device_cannot_speak_two_protocols(drive):
+    with simulated_rig("fdr", "rtu") as sim:
+        path = sim.wires[0].path
+
+        async def both(pool):
+            FdrDriver(sim.link, pool)
+            TmrDriver(f"serial://{os.path.realpath(path)}", pool)
+        with pytest.raises(LinkError, match="is already open as modbus\\+rtu://"):
+            drive(both)
+
+
+@pytest.mark.parametrize("kind, asked, looks_like", [("emb", "fdr", "EMB"), ("fdr", "emb", "FDR")])
+def test_identify_fails_when_the_rig_is_of_another_kind(kind, asked, looks_like):
+    with simulated_rig(kind, "tcp") as sim:
+        result = CliRunner().invoke(rig, ["identify", sim.link, "--map", asked])
+    assert result.exit_code == 1, result.output
+    assert f"check that it is an {asked.upper()} rig: " in result.output
+    assert f"it looks like an {looks_like} rig" in result.output
