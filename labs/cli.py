@@ -96,12 +96,14 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="threads per worker process")
 @click.option("--fd", type=click.IntRange(0), help="serve on this inherited listening socket instead of --host/--port")
-def serve(host, port, workers, fd):
-    """Serve the web application with gunicorn worker processes."""
+def serve(host, port, workers, threads, fd):
+    """Serve the web application with gunicorn worker processes, each with a pool of threads."""
     from labs.server import serve as run_server
     _app_with_secret_key()  # the workers build their own apps; this only checks the key first
-    run_server(host, port, workers, fd)
+    run_server(host, port, workers, fd, threads)
 
 
 @main.command()
