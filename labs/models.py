@@ -1,12 +1,13 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 from booking.models import Booking, WaitlistEntry  # noqa: F401
-from labs.accounts.models import ApiToken, Enterprise, User  # noqa: F401
+from labs.accounts.models import ApiToken, Enterprise, SignInFailure, User, UserSession  # noqa: F401
 from labs.audit import AuditEntry  # noqa: F401
 from labs.catalog.models import Closure, Instrument, Lab, OpeningHours  # noqa: F401
 from labs.db import Base
 from labs.notify import Notification  # noqa: F401
-from labs.spotchecks.models import (Plan, Region, RegistryEntity, RegistryInspector,  # noqa: F401
-                                    RegistryInstrument, Task, Witness)
+from labs.spotchecks.models import (CreditExport, Nomination, Plan, PublishedResult, Region,  # noqa: F401
+                                    RegistryEntity, RegistryInspector, RegistryInstrument, Task,
+                                    TaskInstrument, Witness)
 from labs.verification.models import (Certificate, Procedure, Reading, Result, Rig,  # noqa: F401
                                       Verification, VerifiedInstrument)
 

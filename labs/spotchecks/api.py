@@ -1,15 +1,15 @@
 """/api/v1/spotchecks: plans, witnesses, the freeze, the reveals, the draw and its public record."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, current_app, request
 
 from labs.accounts.auth import current_user
 from labs.api import Blueprint
 from labs.db import get_session
 from labs.errors import Conflict
-from labs.spotchecks import schemas, service
+from labs.spotchecks import results, schemas, service
 
-blp = Blueprint("spotchecks", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
+blp = Blueprint("spotcheck", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
 BEARER = [{"bearerAuth": []}]
 
 
@@ -121,3 +121,88 @@ def snapshot_file(plan_id):
 def confirm_draw(plan_id):
     """The service re-runs the published draw from its public record alone."""
     return service.confirm_draw(get_session(), plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/tasks", methods=["GET"])
+@blp.response(200, schemas.TaskOut(many=True))
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def list_tasks(plan_id):
+    return results.list_tasks(get_session(), current_user(), plan_id)
+
+
+@blp.route("/plans/<int:plan_id>/nominated-tasks", methods=["POST"])
+@blp.arguments(schemas.NominatedTasksIn)
+@blp.response(201, schemas.TaskOut(many=True))
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def add_nominated_tasks(body, plan_id):
+    """The most nominated instruments of the plan's kind join the drawn plan as nominated tasks."""
+    return _committed(results.add_nominated_tasks(get_session(), current_user(), plan_id, body["top"]))
+
+
+@blp.route("/task-instruments/<int:task_instrument_id>/verification", methods=["POST"])
+@blp.arguments(schemas.AttachIn)
+@blp.response(200, schemas.TaskInstrumentOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def attach_verification(body, task_instrument_id):
+    """Attach the instrument's finished verification run (for a follow-up: the re-verification)."""
+    return _committed(results.attach_verification(get_session(), current_user(), task_instrument_id,
+                                                  body["verification_id"]))
+
+
+@blp.route("/task-instruments/<int:task_instrument_id>/review", methods=["GET"])
+@blp.response(200, schemas.ReviewSheetOut)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def review_sheet(task_instrument_id):
+    """Errors per point with the MPE band, and the same instrument's earlier results."""
+    return results.review_sheet(get_session(), current_user(), task_instrument_id)
+
+
+@blp.route("/task-instruments/<int:task_instrument_id>/review", methods=["POST"])
+@blp.arguments(schemas.ReviewIn)
+@blp.response(200, schemas.TaskInstrumentOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def review(body, task_instrument_id):
+    return _committed(results.review(get_session(), current_user(), task_instrument_id, **body))
+
+
+@blp.route("/task-instruments/<int:task_instrument_id>/countersign", methods=["POST"])
+@blp.response(200, schemas.TaskInstrumentOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def countersign(task_instrument_id):
+    """A second inspector, not the first and not recused; the task's last countersignature publishes it."""
+    return _committed(results.countersign(get_session(), current_user(), task_instrument_id))
+
+
+@blp.route("/nominations", methods=["POST"])
+@blp.arguments(schemas.NominationIn)
+@blp.response(201, schemas.NominatedOut)
+@blp.errors(409, 429)
+def nominate(body):
+    """你点我查, no login: one person (phone) counts once per instrument; a few an hour per address."""
+    count = results.nominate(get_session(), current_app.config["SECRET_KEY"], body["instrument_id"],
+                             body["reason"], body["phone"], request.remote_addr or "")
+    get_session().commit()
+    return {"instrument_id": body["instrument_id"], "count": count}
+
+
+@blp.route("/nominations", methods=["GET"])
+@blp.response(200, schemas.NominationCountOut(many=True))
+def nomination_counts():
+    """The most nominated instruments and their counts (public)."""
+    return results.nomination_counts(get_session())
+
+
+@blp.route("/results", methods=["GET"])
+@blp.etag
+@blp.arguments(schemas.ResultsQuery, location="query")
+@blp.response(200, schemas.PublishedOut(many=True))
+def published_results(query):
+    """Published results (no login): entities, instruments checked, verdicts, measured errors, dates.
+    Cacheable: an ETag, and a conditional request that matches answers 304."""
+    return results.published_results(get_session(), **query), 200, {"Cache-Control": "public, max-age=60"}

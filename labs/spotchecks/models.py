@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from labs.chain import Chained
 from labs.db import Base, UTCDateTime, utcnow
 
 RISK_LEVELS = ("high", "medium", "low")
+ENTITY_KINDS = ("fuel_station", "taxi_company", "power_supplier")
+INSTRUMENT_KINDS = ("fuel_dispenser", "electricity_meter", "taxi_meter")
 PLAN_STATES = ("open", "frozen", "drawn", "stopped")  # stopped: a reveal did not match its commitment
 
 
@@ -55,6 +58,8 @@ class RegistryInspector(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    # Kept when no user has it yet; identifies the inspector in the registry when given.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True, unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, unique=True)
     qualifications: Mapped[list] = mapped_column(JSON)  # instrument kinds
     affiliation: Mapped[str] = mapped_column(String(200))
@@ -115,12 +120,108 @@ class Task(Base):
     entity_id: Mapped[int] = mapped_column(ForeignKey("registry_entities.id"), index=True)
     origin: Mapped[str] = mapped_column(String(10))  # drawn | nominated
     inspector_ids: Mapped[list] = mapped_column(JSON)
-    instrument_ids: Mapped[list] = mapped_column(JSON)  # registry instruments
     due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     concluded_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     publish_by: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     entity: Mapped[RegistryEntity] = relationship()
     plan: Mapped[Plan] = relationship()
+    instruments: Mapped[list[TaskInstrument]] = relationship(order_by="TaskInstrument.id", back_populates="task")
 
 
+class TaskInstrument(Base):
+    """An instrument checked in a task: the verification run that measured it, the first inspector's
+    conclusion and the second's countersignature, and the follow-up a failure opens."""
+
+    __tablename__ = "spotcheck_task_instruments"
+    __table_args__ = (UniqueConstraint("task_id", "instrument_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("spotcheck_tasks.id"), index=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("registry_instruments.id"))
+    verification_id: Mapped[int | None] = mapped_column(ForeignKey("verifications.id"), nullable=True)
+    conclusion: Mapped[str | None] = mapped_column(String(4), nullable=True)  # pass | fail
+    conclusion_note: Mapped[str] = mapped_column(String(1000), default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    countersigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    countersigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rectify_by: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # a failure's follow-up
+    out_of_use: Mapped[bool] = mapped_column(Boolean, default=False)  # until it passes re-verification
+
+    task: Mapped[Task] = relationship(back_populates="instruments")
+    instrument: Mapped[RegistryInstrument] = relationship()
+
+
+class Nomination(Base):
+    """你点我查: a member of the public nominates an instrument. A person counts once per instrument:
+    the phone number is kept only as a keyed hash."""
+
+    __tablename__ = "spotcheck_nominations"
+    __table_args__ = (UniqueConstraint("instrument_id", "phone_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("registry_instruments.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)  # the client's, for rate limits
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("spotcheck_plans.id"), nullable=True)  # taken into
+
+    instrument: Mapped[RegistryInstrument] = relationship()
+
+
+class PublishedResult(Chained, Base):
+    """A task's result as published (一公开): chained, so a published result cannot be quietly changed."""
+
+    __tablename__ = "spotcheck_published_results"
+    chain_fields = ("task_id", "plan_id", "content", "published_on", "at")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("spotcheck_tasks.id"), unique=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("spotcheck_plans.id"), index=True)
+    content: Mapped[dict] = mapped_column(JSON)  # entity, instruments, verdicts, measured errors, dates
+    published_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CreditExport(Base):
+    """The week's concluded results as written for the national enterprise credit publicity system;
+    one per ISO week (a second run of the job finds it and writes nothing)."""
+
+    __tablename__ = "spotcheck_credit_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)  # e.g. 2026-W48
+    csv_path: Mapped[str] = mapped_column(String(500))
+    json_path: Mapped[str] = mapped_column(String(500))
+    rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistryImport(Base):
+    """A CSV file uploaded for one of the registries, imported by `labs scheduler` (a job row, so
+    a web worker never holds a request for the minutes a province's file takes): queued, running
+    (validating, then writing), done or refused with its report of bad rows."""
+
+    __tablename__ = "registry_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # entities | instruments | inspectors
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # emptied once imported or refused
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued|running|done|refused|failed
+    phase: Mapped[str] = mapped_column(String(10), default="")  # validating | writing, while running
+    bytes_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[list] = mapped_column(JSON, default=list)  # [line, reason, field, value, detail], the first ones
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -85,3 +85,90 @@ class ConfirmOut(ma.Schema):
     plan = ma.fields.Integer()
     confirmed = ma.fields.Boolean()
     checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
+
+
+class TaskInstrumentOut(ma.Schema):
+    id = ma.fields.Integer()
+    instrument_id = ma.fields.Integer()
+    serial_number = ma.fields.String(attribute="instrument.serial_number")
+    description = ma.fields.String(attribute="instrument.description")
+    verification_id = ma.fields.Integer(allow_none=True)
+    conclusion = ma.fields.String(allow_none=True)
+    conclusion_note = ma.fields.String()
+    reviewed_by = ma.fields.Integer(allow_none=True)
+    countersigned_by = ma.fields.Integer(allow_none=True)
+    rectify_by = ma.fields.Date(allow_none=True)
+    out_of_use = ma.fields.Boolean()
+
+
+class TaskOut(ma.Schema):
+    id = ma.fields.Integer()
+    plan_id = ma.fields.Integer()
+    origin = ma.fields.String()
+    credit_code = ma.fields.String(attribute="entity.credit_code")
+    entity = ma.fields.String(attribute="entity.name")
+    inspector_ids = ma.fields.List(ma.fields.Integer())
+    instruments = ma.fields.List(ma.fields.Nested(TaskInstrumentOut))
+    due_on = ma.fields.Date(allow_none=True)
+    concluded_on = ma.fields.Date(allow_none=True)
+    publish_by = ma.fields.Date(allow_none=True)
+    published_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class AttachIn(ma.Schema):
+    verification_id = Id(required=True)
+
+
+class ReviewIn(ma.Schema):
+    conclusion = ma.fields.String(required=True, validate=ma.validate.OneOf(("pass", "fail")))
+    note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=1000)])
+
+
+class NominatedTasksIn(ma.Schema):
+    top = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=100))
+
+
+class NominationIn(ma.Schema):
+    instrument_id = Id(required=True)
+    reason = ma.fields.String(required=True, validate=[ma.validate.Length(min=2, max=500), NO_CONTROL])
+    phone = ma.fields.String(required=True, validate=ma.validate.Length(min=11, max=20),
+                             metadata={"description": "kept only as a keyed hash: one person counts once"})
+
+
+class NominationCountOut(ma.Schema):
+    instrument_id = ma.fields.Integer()
+    kind = ma.fields.String()
+    serial_number = ma.fields.String()
+    description = ma.fields.String()
+    entity = ma.fields.String()
+    credit_code = ma.fields.String()
+    count = ma.fields.Integer()
+    plan_id = ma.fields.Integer(allow_none=True)
+
+
+class NominatedOut(ma.Schema):
+    instrument_id = ma.fields.Integer()
+    count = ma.fields.Integer()
+
+
+class ResultsQuery(ma.Schema):
+    plan_id = Id()
+
+
+class PublishedOut(ma.Schema):
+    id = ma.fields.Integer()
+    task_id = ma.fields.Integer()
+    plan_id = ma.fields.Integer()
+    published_on = ma.fields.Date()
+    content = ma.fields.Dict()
+
+
+class ReviewSheetOut(ma.Schema):
+    task_instrument = ma.fields.Integer()
+    entity = ma.fields.String()
+    serial_number = ma.fields.String()
+    kind = ma.fields.String()
+    conclusion = ma.fields.String(allow_none=True)
+    verdict = ma.fields.String(allow_none=True)
+    points = ma.fields.List(ma.fields.Dict())
+    history = ma.fields.List(ma.fields.Dict())

@@ -14,7 +14,7 @@ from labs.db import utcnow
 from labs.errors import Conflict, Invalid, NotFound
 from labs.spotchecks import domain
 from labs.spotchecks.models import (RISK_LEVELS, Plan, RegistryEntity, RegistryInspector, RegistryInstrument, Task,
-                                    Witness)
+                                    TaskInstrument, Witness)
 
 ORGANISERS = ("admin", "inspector")
 PLAN_FIELDS = ("name", "instrument_kind", "regions", "entity_kinds", "shares", "inspectors_per_task",
@@ -189,7 +189,7 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
             except domain.DrawRefused as exc:
                 raise Conflict(str(exc)) from None
             session.add(Task(plan_id=plan.id, entity_id=entity.id, origin="drawn", inspector_ids=inspectors.chosen,
-                             instrument_ids=[instruments[s] for s in serials]))
+                             instruments=[TaskInstrument(instrument_id=instruments[s]) for s in serials]))
             tasks.append({"risk_level": level, "credit_code": code, "name": entity.name,
                           "candidate_serials": sorted(instruments), "instruments": serials,
                           "inspector_pool": [{"id": i.id, "recused": domain.recusal(i, code, entity.affiliation)}

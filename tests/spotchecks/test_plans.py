@@ -10,42 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from stdnum.cn import uscc
 
 from labs.db import session_scope
-from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument
+from labs.spotchecks.models import RegistryEntity
+from tests.spotchecks.conftest import code as _code
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECRETS = ["纪检监察室：第四轮抽查 7731", "企业观察员 k2Xq9"]
-
-
-def _code(n: int) -> str:
-    base = f"9132010{n:010d}"
-    return base + uscc.calc_check_digit(base)
-
-
-@pytest.fixture
-def registry(app):
-    """Thirty fuel stations in two cities (the first ten high risk), two nozzles each, five inspectors."""
-    with session_scope(app) as session:
-        session.add_all([Region(code="320100", name="南京市"), Region(code="320200", name="无锡市")])
-        session.flush()
-        for n in range(30):
-            entity = RegistryEntity(credit_code=_code(n), name=f"加油站 {n}", kind="fuel station",
-                                    region="320100" if n % 2 else "320200", risk_level="high" if n < 10 else "low",
-                                    affiliation="中石化" if n % 3 == 0 else "")
-            session.add(entity)
-            session.flush()
-            session.add_all([RegistryInstrument(entity_id=entity.id, kind="fuel_dispenser", serial_number=f"JYJ-{n}-{k}")
-                             for k in (1, 2)])
-        session.add_all([
-            RegistryInspector(name="王检", qualifications=["fuel_dispenser"], affiliation="市局", conflicts=[_code(0)]),
-            RegistryInspector(name="李检", qualifications=["fuel_dispenser"], affiliation="中石化", conflicts=[]),
-            RegistryInspector(name="张检", qualifications=["fuel_dispenser", "taxi_meter"], affiliation="区局一"),
-            RegistryInspector(name="赵检", qualifications=["fuel_dispenser"], affiliation="区局二"),
-            RegistryInspector(name="钱检", qualifications=["electricity_meter"], affiliation="区局三"),
-        ])
 
 
 def _plan(world, headers, **extra) -> int:

@@ -1,0 +1,38 @@
+"""Spot-check fixtures: a small registry of fuel stations, their nozzles and inspectors."""
+from __future__ import annotations
+
+import pytest
+from stdnum.cn import uscc
+
+from labs.db import session_scope
+from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument
+from tests.verification.conftest import bench  # noqa: F401  (runs verifications on simulated rigs)
+
+
+def code(n: int) -> str:
+    base = f"9132010{n:010d}"
+    return base + uscc.calc_check_digit(base)
+
+
+@pytest.fixture
+def registry(app):
+    """Thirty fuel stations in two cities (the first ten high risk), two nozzles each, five inspectors."""
+    with session_scope(app) as session:
+        for region in (Region(code="320100", name="南京市"), Region(code="320200", name="无锡市")):
+            session.merge(region)  # the shipped divisions may be loaded already
+        session.flush()
+        for n in range(30):
+            entity = RegistryEntity(credit_code=code(n), name=f"加油站 {n}", kind="fuel station",
+                                    region="320100" if n % 2 else "320200", risk_level="high" if n < 10 else "low",
+                                    affiliation="中石化" if n % 3 == 0 else "")
+            session.add(entity)
+            session.flush()
+            session.add_all([RegistryInstrument(entity_id=entity.id, kind="fuel_dispenser", serial_number=f"JYJ-{n}-{k}",
+                                                description=f"{k} 号枪") for k in (1, 2)])
+        session.add_all([
+            RegistryInspector(name="王检", qualifications=["fuel_dispenser"], affiliation="市局", conflicts=[code(0)]),
+            RegistryInspector(name="李检", qualifications=["fuel_dispenser"], affiliation="中石化", conflicts=[]),
+            RegistryInspector(name="张检", qualifications=["fuel_dispenser", "taxi_meter"], affiliation="区局一"),
+            RegistryInspector(name="赵检", qualifications=["fuel_dispenser"], affiliation="区局二"),
+            RegistryInspector(name="钱检", qualifications=["electricity_meter"], affiliation="区局三"),
+        ])
