@@ -9,6 +9,7 @@ import click
 
 from devices.cli import rig
 from labs.errors import DomainError
+from labs.spotchecks.cli import spotcheck
 from labs.verification.cli import audit, runner, verify
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -39,9 +40,11 @@ def upgrade(app, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
     if revision == "head":
         from labs.db import session_scope
+        from labs.spotchecks.registry import sync_regions
         from labs.verification.service import sync_procedures
         with session_scope(app) as session:
             sync_procedures(session)  # the procedure versions shipped with this release
+            sync_regions(session)  # the province's administrative divisions (labs/spotchecks/regions.json)
 
 
 @click.group()
@@ -114,7 +117,9 @@ def scheduler():
     from labs import scheduler as sched
     from labs.notify import send_pending_mail
     logging.basicConfig(level=logging.INFO)
-    sched.run(_app_with_secret_key(), JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
+    from labs.spotchecks.jobs import JOBS as SPOTCHECK_JOBS
+    sched.run(_app_with_secret_key(),
+              JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
 
 
 @main.command()
@@ -160,3 +165,4 @@ main.add_command(rig)
 main.add_command(runner)
 main.add_command(verify)
 main.add_command(audit)
+main.add_command(spotcheck)
