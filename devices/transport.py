@@ -57,14 +57,6 @@ class _Bus:
         self.link, self.policy = link, policy
         self._lock = asyncio.Lock()
 
-    async def _exclusive(self, attempt: Callable[[], Awaitable]):
-        async with self._lock:
-            try:
-                return await attempt()
-            except asyncio.CancelledError:
-                self._abandoned()
-                raise
-
     def _abandoned(self) -> None:
         """A request was cut short: whatever it still brings must not answer the next one."""
 
@@ -73,7 +65,12 @@ class _Bus:
         tried = []
         for _ in range(1 if once else self.policy.retries + 1):
             try:
-                return await self._exclusive(attempt)
+                async with self._lock:
+                    try:
+                        return await attempt()
+                    except asyncio.CancelledError:
+                        self._abandoned()
+                        raise
             except _Retry as exc:
                 tried.append(str(exc))
             except PortError as exc:  # the device cannot be opened, and trying again will not help
@@ -199,7 +196,7 @@ class ModbusBus(_Bus):
         else:
             self.client.close()  # a new connection: no reply of the old one can come on it
 
-    async def read(self, who: str, action: str, table: str, address: int, count: int, unit: int) -> list[int]:
+    def read(self, who: str, action: str, table: str, address: int, count: int, unit: int) -> Awaitable[list[int]]:
         function, fn = ((4, self.client.read_input_registers) if table == "input"
                         else (3, self.client.read_holding_registers))
 
@@ -208,7 +205,7 @@ class ModbusBus(_Bus):
             if len(reply.registers) != count:
                 raise _Retry(f"bad reply: {len(reply.registers)} registers for {count}")
             return reply.registers
-        return await self._with_retries(who, action, attempt, once=False)
+        return self._with_retries(who, action, attempt, once=False)  # awaited by the caller: one frame fewer
 
     async def write(self, who: str, action: str, address: int, registers: list[int], unit: int,
                     once: bool = False) -> None:

@@ -17,7 +17,7 @@ from devices.drivers import FdrDriver, TmrDriver
 from devices.errors import RigExceptionReply, RigTimeout
 from devices.links import LinkError, rtu_silence_s
 from devices.transport import Policy
-from simulators.harness import simulated_rig
+from simulators.harness import RigOptions, simulated_rig
 
 
 @pytest.mark.parametrize("baud, reads", [(9600, 12), (1200, 4)])
@@ -238,3 +238,23 @@ def test_identify_fails_when_the_rig_is_of_another_kind(kind, asked, looks_like)
     assert result.exit_code == 1, result.output
     assert f"check that it is an {asked.upper()} rig: " in result.output
     assert f"it looks like an {looks_like} rig" in result.output
+
+
+# --- one request at a time -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("transport", ["tcp", "rtu"])
+def test_a_request_cut_short_never_lends_its_reply_to_the_next(drive, transport):
+    """Two reads alike in function and length: a late reply to the first would pass for the second's."""
+    with simulated_rig("fdr", transport, pace=transport == "rtu", options=RigOptions(speed=1)) as sim:
+        async def cut_short(pool):
+            rig = FdrDriver(sim.link, pool)
+            seen = []
+            for delay_ms in range(0, 40, 3):
+                # registers 200-201 hold "FDR-"; 16-17 (elapsed, f32) hold 0.0 while the rig is idle
+                first = asyncio.create_task(rig._bus.read(rig.name, "read", "input", 200, 2, rig.unit))
+                await asyncio.sleep(delay_ms / 1000)
+                first.cancel()
+                seen.append(await rig.read(["elapsed"], "read elapsed"))
+            return seen
+        seen = drive(cut_short)
+    assert seen == [{"elapsed": 0.0}] * len(seen)
