@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
@@ -17,13 +18,29 @@ from labs.catalog.service import managed_lab
 from labs.errors import NotFound
 
 FEED_PAST = dt.timedelta(days=90)
+# Line breaks of every kind, and the other control characters no calendar line may hold.
+_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f]")
+
+
+def _line(text: str) -> str:
+    """A value for a one-line property (the calendar's name, a summary, a location): line breaks
+    become spaces and other control characters go. Names are refused with them at the edge
+    (labs.api.Line); this keeps rows written before from breaking the feed."""
+    return _CONTROL.sub("", _BREAKS.sub(" ", text))
+
+
+def _text(text: str) -> str:
+    """A value that may span lines (the description): every line break is one newline, which the
+    iCalendar writer escapes as \\n; other control characters go."""
+    return _CONTROL.sub("", _BREAKS.sub("\n", text))
 
 
 def _feed(name: str, bookings: list[Booking], with_enterprise: bool) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//labs//booking//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", _line(name))
     for b in bookings:
         event = Event()
         event.add("uid", f"booking-{b.id}@labs")
@@ -31,10 +48,10 @@ def _feed(name: str, bookings: list[Booking], with_enterprise: bool) -> bytes:
         event.add("dtend", b.ends_at)
         event.add("dtstamp", b.created_at)
         who = f" — {b.enterprise.name}" if with_enterprise else ""
-        event.add("summary", f"{b.lab.code} {b.test_type}{who}")
-        event.add("location", f"{b.lab.name}, {b.lab.location}, bay {b.bay}")
+        event.add("summary", _line(f"{b.lab.code} {b.test_type}{who}"))
+        event.add("location", _line(f"{b.lab.name}, {b.lab.location}, bay {b.bay}"))
         event.add("status", "CONFIRMED" if b.status in ("approved", "checked_in", "completed") else "TENTATIVE")
-        event.add("description", f"#{b.id} {b.status}; {b.batches} batches; {b.sample_description}")
+        event.add("description", _text(f"#{b.id} {b.status}; {b.batches} batches; {b.sample_description}"))
         cal.add_component(event)
     return cal.to_ical()
 

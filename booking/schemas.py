@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from booking import domain, service
-from labs.api import CalendarDate, Id, Moment, Money
+from labs.api import CalendarDate, Id, Line, Moment, Money, Text
 
 
 class RangeQuery(ma.Schema):
@@ -59,14 +59,14 @@ class BookingIn(ma.Schema):
     lab_id = Id(required=True)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
-    test_type = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    sample_description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    test_type = Line(required=True, validate=ma.validate.Length(min=1, max=200))
+    sample_description = Text(required=True, validate=ma.validate.Length(min=1, max=2000))
     batches = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1000))
-    contact_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    contact_phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\+?[0-9][0-9 -]{4,38}$"))
+    contact_name = Line(required=True, validate=ma.validate.Length(min=1, max=100))
+    contact_phone = Line(required=True, validate=ma.validate.Regexp(r"^\+?[0-9][0-9 -]{4,38}$"))
     instrument_ids = ma.fields.List(Id(),
                                     load_default=list, validate=ma.validate.Length(max=50))
-    missing_documents = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    missing_documents = Text(load_default="", validate=ma.validate.Length(max=2000))
     commitment_signed = ma.fields.Boolean(load_default=False)
 
 

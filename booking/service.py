@@ -328,11 +328,11 @@ def get_booking(session: Session, actor: Actor | None, booking_id: int, for_upda
     if for_update:
         query = query.with_for_update()
     booking = session.scalar(query)
-    # Another enterprise's booking is answered as absent, so its existence is not leaked either.
-    if booking is None or (actor.role == "enterprise" and booking.enterprise_id != actor.enterprise_id):
+    # Another enterprise's booking, or another lab's to a manager, is answered as absent: a 403
+    # naming the lab would tell that the booking exists and where.
+    if booking is None or (actor.role == "enterprise" and booking.enterprise_id != actor.enterprise_id) \
+            or (actor.role == "lab_manager" and not booking.lab.managed_by(actor)):
         raise NotFound(f"no booking with id {booking_id}")
-    if actor.role == "lab_manager" and not booking.lab.managed_by(actor):
-        raise Forbidden(f"you do not manage lab {booking.lab.code}")
     return booking
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http
+import re
 
 import marshmallow as ma
 from flask import jsonify, request
@@ -79,6 +80,38 @@ def Id(**kwargs) -> ma.fields.Integer:
     return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+# Names, codes and other one-line values never hold a control character: a newline or CR in a lab's
+# name would end a line of its calendar feed, a NUL is refused by PostgreSQL. Multi-line text (a
+# sample's description) may hold line breaks and tabs, nothing else below U+0020.
+NO_CONTROL_CHARACTERS = "control characters (a line break, a tab, ...) are not allowed here"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class _NoControl(ma.validate.Validator):
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+
+    def __call__(self, value: str) -> str:
+        if self.pattern.search(value):
+            raise ma.ValidationError(NO_CONTROL_CHARACTERS)
+        return value
+
+
+def _with(check: ma.validate.Validator, validate) -> list:
+    return [check] + (list(validate) if isinstance(validate, (list, tuple)) else [validate] if validate else [])
+
+
+def Line(*, validate=None, **kwargs) -> ma.fields.String:
+    """One line of text: a name, a code, a reason; no control characters."""
+    return ma.fields.String(validate=_with(_NoControl(_CONTROL), validate), **kwargs)
+
+
+def Text(*, validate=None, **kwargs) -> ma.fields.String:
+    """Text that may span lines (line breaks and tabs), with no other control characters."""
+    return ma.fields.String(validate=_with(_NoControl(_CONTROL_IN_TEXT), validate), **kwargs)
+
+
 # The span of time a client may name. Far-off years mean nothing to a booking calendar, and before
 # about 1970 some zones still had local mean time (Shanghai was +08:05:43 until 1901), which no
 # RFC 3339 offset can state.
@@ -120,31 +153,46 @@ class LabsApi(Api):
         return problem(error.code or 500, data.get("message") or error.description or error.name)
 
 
-def _nul_fields(value, path: str = "") -> list[str]:
-    """Where a NUL character hides in a JSON value (keys included)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    """Why a string from a client cannot be stored: PostgreSQL refuses a NUL character in text, and
+    a lone surrogate ("\\ud800" in JSON: half a UTF-16 pair) cannot be encoded as UTF-8 at all."""
+    if "\x00" in text:
+        return "a NUL character is not allowed"
+    if _SURROGATE.search(text):
+        return "a lone surrogate (half a UTF-16 pair) is not text"
+    return None
+
+
+def _bad_text_fields(value, path: str = "") -> dict[str, str]:
+    """Where a NUL character or a lone surrogate hides in a JSON value (keys included), and which."""
     if isinstance(value, str):
-        return [path or "_body"] if "\x00" in value else []
+        why = _text_problem(value)
+        return {path or "_body": why} if why else {}
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    found = []
+    found = {}
     for key, sub in items:
         where = f"{path}.{key}" if path else str(key)
-        if "\x00" in str(key):
-            found.append(where)
-        found += _nul_fields(sub, where)
+        why = _text_problem(str(key))
+        if why:
+            found[where] = why
+        found.update(_bad_text_fields(sub, where))
     return found
 
 
 def refuse_nul():
-    """PostgreSQL refuses a NUL character in text, at the first query that carries it (a 500): a
-    request holding one is refused at the edge, naming the field. No real client sends one."""
+    """PostgreSQL refuses a NUL character in text, at the first query that carries it (a 500), and a
+    lone surrogate cannot be sent to a database at all: a request holding one is refused at the
+    edge, naming the field. No real client sends either."""
     if not request.path.startswith("/api"):
         return None
-    fields = [k for k, v in request.args.items(multi=True) if "\x00" in k + v]
+    fields = {k: "a NUL character is not allowed" for k, v in request.args.items(multi=True) if "\x00" in k + v}
     if request.is_json:
-        fields += _nul_fields(request.get_json(silent=True))
+        fields.update(_bad_text_fields(request.get_json(silent=True)))
     if fields:
-        return problem(422, "the request is not valid",
-                       errors={f: ["a NUL character is not allowed"] for f in fields})
+        return problem(422, "the request is not valid", errors={f: [why] for f, why in fields.items()})
     return None
 
 

@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from labs import api, config, db, i18n, web
+    from labs import api, config, db, edge, i18n, web
     from labs.accounts.api import blp as accounts_api
     from labs.catalog.api import blp as catalog_api
     from booking.api import blp as booking_api
@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
+    edge.init_app(app)  # first: proxies, public address, size limits and hostile input before anything else
     db.init_app(app)
     i18n.init_app(app)
     rest = api.init_app(app)

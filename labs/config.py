@@ -26,7 +26,21 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_HOST": os.environ.get("LABS_SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("LABS_SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("LABS_MAIL_FROM", "labs@localhost"),
+        # Behind a reverse proxy (see labs.edge and deploy/).
+        "PUBLIC_URL": os.environ.get("LABS_PUBLIC_URL") or None,
+        "TRUSTED_PROXIES": int(os.environ.get("LABS_TRUSTED_PROXIES") or 0),
+        "SECURE_COOKIES": _flag(os.environ.get("LABS_SECURE_COOKIES")),
     }
+
+
+def _flag(value: str | None) -> bool:
+    """1, true, yes or on (any case) is true; absent, empty, 0, false, no or off is false."""
+    text = (value or "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"not a yes/no value: {value!r} (use 1 or 0)")
 
 
 def require_secret_key(key: str | None) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from labs.api import CalendarDate, Id, Moment, Money
+from labs.api import CalendarDate, Id, Line, Moment, Money
 
 
 class HoursSchema(ma.Schema):
@@ -13,9 +13,9 @@ class HoursSchema(ma.Schema):
 
 
 class InstrumentIn(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    certificate_no = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    code = Line(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = Line(required=True, validate=ma.validate.Length(min=1, max=200))
+    certificate_no = Line(load_default="", validate=ma.validate.Length(max=64))
     calibration_valid_until = CalendarDate(required=True)
 
 
@@ -32,11 +32,11 @@ class InstrumentOut(InstrumentIn):
 
 
 class LabIn(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    discipline = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    location = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
-    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=ma.validate.Length(min=1, max=64))
+    code = Line(required=True, validate=ma.validate.Length(min=1, max=32))
+    name = Line(required=True, validate=ma.validate.Length(min=1, max=200))
+    discipline = Line(required=True, validate=ma.validate.Length(min=1, max=100))
+    location = Line(load_default="", validate=ma.validate.Length(max=200))
+    timezone = Line(load_default="Asia/Shanghai", validate=ma.validate.Length(min=1, max=64))
     bays = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
     public_benefit = ma.fields.Boolean(load_default=False)
     fee_per_hour = Money()
@@ -67,7 +67,7 @@ class LabOut(LabIn):
 class ClosureIn(ma.Schema):
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    reason = Line(required=True, validate=ma.validate.Length(min=1, max=200))
 
 
 class ClosureOut(ClosureIn):

@@ -12,6 +12,7 @@ from flask_babel import format_date, get_locale, gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError
 
 from labs.accounts.auth import current_user
+from labs.api import NO_CONTROL_CHARACTERS
 from labs.db import get_session
 from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from labs.i18n import LANGUAGES
@@ -134,8 +135,17 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
                 out.setdefault(field, []).extend(texts)
     else:
         texts = messages if isinstance(messages, list) else [messages]
-        out[prefix or "_form"] = [_("This field is required.") if t == _REQUIRED else str(t) for t in texts]
+        out[prefix or "_form"] = [_translated(str(t)) for t in texts]
     return out
+
+
+def _translated(text: str) -> str:
+    """The schemas' messages a form shows in the reader's language (the API keeps them in English)."""
+    if text == _REQUIRED:
+        return _("This field is required.")
+    if text == NO_CONTROL_CHARACTERS:
+        return _("Line breaks, tabs and other control characters are not allowed here.")
+    return text
 
 
 def weekday_name(weekday: int, width: str = "abbreviated") -> str:

@@ -45,13 +45,14 @@ ADMIN_ONLY = expect(403, anonymous=401, admin=200)
 MANAGES_LAB = expect(403, anonymous=401, admin=200, manager=200)
 CREATES_IN_LAB = expect(403, anonymous=401, admin=201, manager=201)
 ENTERPRISES = expect(403, anonymous=401, owner=201, other=201)
-DECIDES = expect(403, anonymous=401, admin=200, manager=200, other=404)
-RUNS_LAB = expect(403, anonymous=401, admin=200, manager=200, technician=200, other=404)
+# Another lab's booking is absent to a manager (404), as another enterprise's is to an enterprise.
+DECIDES = expect(403, anonymous=401, admin=200, manager=200, other_manager=404, other=404)
+RUNS_LAB = expect(403, anonymous=401, admin=200, manager=200, technician=200, other_manager=404, other=404)
 # Pages answer a form that worked with a redirect (303/302), anonymous callers with the login page.
 PAGE_SIGNED_IN = expect(200, anonymous=LOGIN)
 PAGE_ENTERPRISES = expect(403, anonymous=LOGIN, owner=200, other=200)
 PAGE_ADMIN = expect(403, anonymous=LOGIN, admin=200)
-PAGE_DECIDES = expect(403, anonymous=LOGIN, admin=302, manager=302, other=404)
+PAGE_DECIDES = expect(403, anonymous=LOGIN, admin=302, manager=302, other_manager=404, other=404)
 PAGE_MANAGES_LAB = expect(403, anonymous=LOGIN, admin=200, manager=200)
 PAGE_CHANGES_LAB = expect(403, anonymous=LOGIN, admin=302, manager=302)
 
@@ -305,7 +306,8 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("bookings.act", "POST", "approve"): Case(_page_action("requested", "approve"), PAGE_DECIDES),
     ("bookings.act", "POST", "reject"): Case(_page_action("requested", "reject"), PAGE_DECIDES),
     ("bookings.act", "POST", "cancel"): Case(
-        _page_action("approved", "cancel"), expect(403, anonymous=LOGIN, admin=302, manager=302, owner=302, other=404)),
+        _page_action("approved", "cancel"),
+        expect(403, anonymous=LOGIN, admin=302, manager=302, owner=302, other_manager=404, other=404)),
     ("bookings.documents_delivered", "POST", None): Case(
         lambda sc, r: (f"/bookings/{sc.new_booking(missing_documents='test report', commitment_signed=True)}"
                        "/documents", {}), expect(403, anonymous=LOGIN, owner=302, other=404)),
@@ -385,11 +387,12 @@ CASES: dict[tuple[str, str, str | None], Case] = {
                                                  expect(200, anonymous=401, inspector=403)),
     ("booking.get_booking", "GET", None): Case(
         lambda sc, r: (f"/api/v1/bookings/{sc.booking}", None),
-        expect(403, anonymous=401, admin=200, manager=200, technician=200, owner=200, other=404)),
+        expect(403, anonymous=401, admin=200, manager=200, technician=200, owner=200, other_manager=404, other=404)),
     ("booking.act_on_booking", "POST", "approve"): Case(_action("requested", "approve"), DECIDES),
     ("booking.act_on_booking", "POST", "reject"): Case(_action("requested", "reject"), DECIDES),
     ("booking.act_on_booking", "POST", "cancel"): Case(
-        _action("approved", "cancel"), expect(403, anonymous=401, admin=200, manager=200, owner=200, other=404)),
+        _action("approved", "cancel"),
+        expect(403, anonymous=401, admin=200, manager=200, owner=200, other_manager=404, other=404)),
     ("booking.act_on_booking", "POST", "check_in"): Case(_action("approved", "check_in"), RUNS_LAB),
     ("booking.act_on_booking", "POST", "complete"): Case(_action("checked_in", "complete"), RUNS_LAB),
     ("booking.act_on_booking", "POST", "no_show"): Case(_action("no_show_ready", "no_show"), RUNS_LAB),
