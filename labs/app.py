@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from labs.spotchecks.api import blp as spotchecks_api
     from labs.verification.api import blp as verification_api
     from labs.verification.views import blp as verification_pages
+    from labs.spotchecks.views import blp as spotcheck_pages
 
     app = Flask(__name__, instance_path=os.environ.get("LABS_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
     app.register_blueprint(booking_pages)
     app.register_blueprint(verification_pages)
+    app.register_blueprint(spotcheck_pages)
     for blp in (accounts_api, catalog_api, booking_api, verification_api, spotchecks_api):
         # The API authenticates by bearer token only, never by cookie, so it needs no CSRF token.
         web.csrf.exempt(blp)

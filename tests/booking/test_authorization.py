@@ -507,7 +507,36 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         OPERATES_CREATES),
     ("verification.confirm_certificate", "GET", None): Case(
         lambda sc, r: (f"/api/v1/certificates/{_certificate(sc)}", None), PUBLIC),
+    # Spot-check registry pages: uploads and their imports, administrators and inspectors only.
+    ("spotchecks.upload", "GET", None): Case(lambda sc, r: ("/spotchecks/registry/imports", None),
+                                             expect(403, anonymous=LOGIN, admin=200, inspector=200)),
+    ("spotchecks.upload", "POST", None): Case(
+        lambda sc, r: ("/spotchecks/registry/imports", {"kind": "entities", "file": (_registry_csv(), "e.csv")}),
+        expect(403, anonymous=LOGIN, admin=303, inspector=303)),
+    ("spotchecks.progress", "GET", None): Case(
+        lambda sc, r: (f"/spotchecks/registry/imports/{_registry_import(sc)}", None),
+        expect(403, anonymous=LOGIN, admin=200, inspector=200)),
+    ("spotchecks.status", "GET", None): Case(
+        lambda sc, r: (f"/spotchecks/registry/imports/{_registry_import(sc)}/status.json", None),
+        expect(403, anonymous=LOGIN, admin=200, inspector=200)),
+    ("spotchecks.static", "GET", None): Case(lambda sc, r: ("/spotchecks/static/import.js", None), PUBLIC),
 }
+
+
+def _registry_csv():
+    import io
+    return io.BytesIO(b"credit_code,name,kind,region,risk_level\n")
+
+
+def _registry_import(sc: Scene) -> int:
+    """An upload waiting for the importer."""
+    from labs.accounts.service import SYSTEM
+    from labs.spotchecks.registry import queue_import
+
+    def make():
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            return queue_import(s, SYSTEM, "entities", "e.csv", _registry_csv().read()).id
+    return _verification_cached(sc, "registry_import", make)
 
 
 def _routes(app) -> set[tuple[str, str, str | None]]:
