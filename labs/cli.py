@@ -61,11 +61,37 @@ def db():
     """The database schema."""
 
 
+def _owner_app():
+    """The app on the owner role's database URL (LABS_MIGRATION_DATABASE_URL, else LABS_DATABASE_URL)."""
+    import os
+    from labs.app import create_app
+    url = os.environ.get("LABS_MIGRATION_DATABASE_URL")
+    return create_app({"DATABASE_URL": url} if url else None)
+
+
 @db.command("upgrade")
 def db_upgrade():
-    """Apply every Alembic migration."""
-    upgrade(_app())
+    """Apply every Alembic migration, as the owner role of LABS_MIGRATION_DATABASE_URL when it is set."""
+    upgrade(_owner_app())
     click.echo("database is at the newest schema")
+
+
+@db.command("grant-service-role")
+@click.argument("role")
+def db_grant_service_role(role):
+    """Give ROLE (PostgreSQL) what the service needs: read and write its tables, but only insert into
+    and read the audit log, readings, verification results and certificates. Run as the owner
+    (LABS_MIGRATION_DATABASE_URL), after each `labs db upgrade`."""
+    from labs.grants import grant_service_role
+    app = _owner_app()
+    try:
+        statements = grant_service_role(app.extensions["labs.engine"], role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.extensions["labs.engine"].dispose()
+    for statement in statements:
+        click.echo(statement + ";")
 
 
 @main.group()

@@ -77,8 +77,17 @@ def create_lab(session: Session, actor: Actor | None, data: dict) -> Lab:
     lab.managers = _managers(session, data.get("manager_ids", []))
     session.add(lab)
     session.flush()
-    audit.record(session, actor.id, "lab.create", "lab", lab.id, None, audit.snapshot(lab, LAB_FIELDS))
+    audit.record(session, actor.id, "lab.create", "lab", lab.id, None, _lab_snapshot(lab))
     return lab
+
+
+def _lab_snapshot(lab: Lab) -> dict:
+    """The lab for the audit log: its fields, opening hours and the people assigned to it."""
+    hours = sorted((span.weekday, span.opens, span.closes) for span in lab.hours)
+    return {**audit.snapshot(lab, LAB_FIELDS),
+            "hours": [{"weekday": day, "opens": opens.isoformat(), "closes": closes.isoformat()}
+                      for day, opens, closes in hours],
+            "manager_ids": sorted(user.id for user in lab.managers)}
 
 
 def _managers(session: Session, ids: list[int]) -> list[User]:
@@ -95,7 +104,7 @@ def update_lab(session: Session, actor: Actor | None, lab_id: int, data: dict) -
     if "manager_ids" in data and actor.role != "admin":
         raise Forbidden("only an admin assigns lab managers")
     _validate_lab({**{k: getattr(lab, k) for k in ("min_duration_minutes", "max_duration_minutes")}, **data})
-    before = audit.snapshot(lab, LAB_FIELDS)
+    before = _lab_snapshot(lab)
     for key, value in data.items():
         if key in LAB_FIELDS:
             setattr(lab, key, value)
@@ -104,7 +113,7 @@ def update_lab(session: Session, actor: Actor | None, lab_id: int, data: dict) -
     if "manager_ids" in data:
         lab.managers = _managers(session, data["manager_ids"])
     session.flush()
-    audit.record(session, actor.id, "lab.update", "lab", lab.id, before, audit.snapshot(lab, LAB_FIELDS))
+    audit.record(session, actor.id, "lab.update", "lab", lab.id, before, _lab_snapshot(lab))
     return lab
 
 
