@@ -1,4 +1,5 @@
-"""Booking rules as plain Python: the overlap rule, the state machine, slot checks, fees, recurrence."""
+"""Booking rules as plain Python: the overlap rule, the state machine and when each action may be
+taken, slot checks, duplicates and the weekly limit, fees, recurrence."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,10 @@ STAFF = ("admin", "lab_manager")
 # A booking lies within one opening day, so none is longer than this. Range queries use it as a
 # lower bound on starts_at, which lets the (lab_id, starts_at) index bound the scan on both sides.
 MAX_BOOKING_LENGTH = dt.timedelta(hours=24)
+
+# A booking is checked in from this long before its start (the enterprise arrives, samples are
+# received) until its end.
+CHECK_IN_OPENS_BEFORE = dt.timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,23 @@ TRANSITIONS: dict[str, Transition] = {
     # Only the scheduler lapses a booking, when committed documents do not arrive in time.
     "lapse": Transition(("requested", "approved"), "lapsed", ()),
 }
+
+
+def timing_problem(action: str, by_enterprise: bool, now: dt.datetime, start: dt.datetime,
+                   end: dt.datetime) -> str | None:
+    """Why `action` may not be taken at `now` on a booking of [start, end), or None if it may.
+    `by_enterprise`: the booking's own enterprise acts, not the lab's staff."""
+    if action == "check_in" and now < start - CHECK_IN_OPENS_BEFORE:
+        return (f"a booking can be checked in from {_minutes(CHECK_IN_OPENS_BEFORE)} minutes before it starts, "
+                "not earlier")
+    if action == "check_in" and now >= end:
+        return "a booking cannot be checked in after it has ended"
+    if action == "no_show" and now < start:
+        return "a booking cannot be a no-show before it starts"
+    if action == "cancel" and by_enterprise and now >= start:
+        # Once the slot has begun, the bay was held for nothing: that is a no-show, which staff record.
+        return "a booking that has started cannot be cancelled by the enterprise; the lab records a no-show"
+    return None
 
 
 def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime) -> bool:
@@ -74,6 +96,49 @@ def calibration_covers(valid_until: dt.date, end: dt.datetime, tz: ZoneInfo) -> 
     """Whether a certificate valid until `valid_until` (a day in the lab's time zone, inclusive)
     still holds on the last day of a slot or range ending at `end`."""
     return valid_until >= last_local_day(end, tz)
+
+
+def duplicate_of(held: list[tuple[int, dt.datetime, dt.datetime]], start: dt.datetime,
+                 end: dt.datetime) -> int | None:
+    """The booking among `held` (id, start, end: an enterprise's active bookings in one lab) that the
+    same request for [start, end) would repeat, or None."""
+    return next((booking_id for booking_id, b_start, b_end in held if b_start == start and b_end == end), None)
+
+
+def local_week(moment: dt.datetime, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The week holding `moment` on the lab's calendar: from Monday 00:00 to the next Monday 00:00, local."""
+    day = moment.astimezone(tz).date()
+    monday = day - dt.timedelta(days=day.weekday())
+    return dt.datetime.combine(monday, dt.time(), tz), dt.datetime.combine(monday + dt.timedelta(weeks=1), dt.time(), tz)
+
+
+def time_within(spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """How much of the half-open `spans` lies inside [start, end)."""
+    total = dt.timedelta()
+    for s_start, s_end in spans:
+        total += max(dt.timedelta(), min(s_end, end) - max(s_start, start))
+    return total
+
+
+def weekly_hours_problem(limit_hours: int | None, held: list[tuple[dt.datetime, dt.datetime]],
+                         start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str | None:
+    """Why booking [start, end) would take an enterprise past the lab's limit of booked hours per
+    week (counted in the lab's local week of the start), given the spans it `held` already; None if
+    there is no limit or the booking fits."""
+    if limit_hours is None:
+        return None
+    week_start, week_end = local_week(start, tz)
+    booked = time_within(held, week_start, week_end)
+    wanted = time_within([(start, end)], week_start, week_end)
+    if booked + wanted <= dt.timedelta(hours=limit_hours):
+        return None
+    return (f"the lab allows {limit_hours} booked hours per enterprise a week; your enterprise has "
+            f"{_hours(booked)} hours booked in the week of {week_start.date().isoformat()} and this booking "
+            f"would add {_hours(wanted)}")
+
+
+def _hours(delta: dt.timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.2f}".rstrip("0").rstrip(".")
 
 
 def _minutes(delta: dt.timedelta) -> int:

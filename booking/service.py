@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from booking import domain
 from booking.models import Booking, WaitlistEntry
 from labs import audit
-from labs.accounts.models import User
+from labs.accounts.models import Enterprise, User
 from labs.accounts.service import SYSTEM, Actor, require_role
 from labs.catalog.domain import Hours, within_opening
 from labs.catalog.models import Closure, Instrument, Lab
@@ -128,6 +128,32 @@ def _conflict(session: Session, lab: Lab, start: dt.datetime, end: dt.datetime) 
                     f"and {end.isoformat()}", conflicts=slots)
 
 
+def _holding_conflict(session: Session, lab: Lab, enterprise_id: int, start: dt.datetime,
+                      end: dt.datetime) -> Conflict | None:
+    """What the enterprise's own bookings in the lab forbid: asking for the same slot again (a
+    duplicate), or more hours in a week than the lab allows one enterprise."""
+    tz = ZoneInfo(lab.timezone)
+    week_start, week_end = domain.local_week(start, tz)
+    held = [(row.id, row.starts_at, row.ends_at) for row in session.execute(
+        select(Booking.id, Booking.starts_at, Booking.ends_at).where(
+            Booking.enterprise_id == enterprise_id, Booking.lab_id == lab.id, Booking.status.in_(domain.ACTIVE),
+            Booking.starts_at < week_end, Booking.starts_at > week_start - domain.MAX_BOOKING_LENGTH,
+            Booking.ends_at > week_start))]
+    duplicate = domain.duplicate_of(held, start, end)
+    if duplicate is not None:
+        return Conflict(f"a duplicate: your enterprise already holds booking #{duplicate} in lab {lab.code} "
+                        f"for this slot", code="duplicate_booking")
+    problem = domain.weekly_hours_problem(lab.max_weekly_hours_per_enterprise,
+                                          [(b_start, b_end) for _id, b_start, b_end in held], start, end, tz)
+    return Conflict(problem, code="weekly_hours_limit") if problem else None
+
+
+def _lock_enterprise(session: Session, enterprise_id: int) -> None:
+    """Serialise one enterprise's requests (PostgreSQL; SQLite's BEGIN IMMEDIATE does it already),
+    so that two at once cannot both pass the duplicate and weekly-limit checks."""
+    session.execute(select(Enterprise.id).where(Enterprise.id == enterprise_id).with_for_update())
+
+
 def _is_exclusion_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "23P01"
 
@@ -185,6 +211,10 @@ def request_booking(session: Session, actor: Actor | None, req: BookingRequest,
     errors = _problems(session, lab, req, now)
     if errors:
         raise Invalid("the booking request breaks the lab's rules", errors)
+    _lock_enterprise(session, actor.enterprise_id)
+    conflict = _holding_conflict(session, lab, actor.enterprise_id, req.starts_at, req.ends_at)
+    if conflict is not None:
+        raise conflict
     booking = _insert(session, lab, actor, req, now)
     _announce(session, booking)
     return booking
@@ -217,14 +247,24 @@ def request_series(session: Session, actor: Actor | None, req: BookingRequest, w
         raise Invalid("invalid number of weeks", {"weeks": ["between 1 and 52"]})
     now = now or utcnow()
     lab = get_lab(session, req.lab_id)
+    _lock_enterprise(session, actor.enterprise_id)
     occurrences = []
+    duplicates = 0
     for start, end in domain.weekly_occurrences(req.starts_at, req.ends_at, weeks, ZoneInfo(lab.timezone)):
         one = BookingRequest(**{**req.__dict__, "starts_at": start, "ends_at": end})
         errors = _problems(session, lab, one, now)
         problem = "; ".join(m for ms in errors.values() for m in ms)
+        holding = None if problem else _holding_conflict(session, lab, actor.enterprise_id, start, end)
+        if holding is not None:
+            problem = holding.detail
+            duplicates += holding.extra["code"] == "duplicate_booking"
         if not problem and _free_bay(session, lab, start, end) is None:
             problem = "conflicts with another booking"
         occurrences.append({"request": one, "starts_at": start, "ends_at": end, "problem": problem or None})
+    if duplicates == weeks and not dry_run:
+        # The whole series was asked for before: refused as one duplicate, whatever the policy.
+        raise Conflict(f"a duplicate: your enterprise already holds each of these {weeks} weekly slots in "
+                       f"lab {lab.code}", code="duplicate_booking")
     failing = [o for o in occurrences if o["problem"]]
     report = {"series_id": None, "policy": policy, "dry_run": dry_run,
               "occurrences": [{k: o[k] for k in ("starts_at", "ends_at", "problem")} | {"booking_id": None}
@@ -263,6 +303,9 @@ def join_waitlist(session: Session, actor: Actor | None, req: BookingRequest,
         raise Invalid("the booking request breaks the lab's rules", errors)
     if _free_bay(session, lab, req.starts_at, req.ends_at) is not None:
         raise Conflict("the slot is free: request it instead of waiting for it")
+    conflict = _holding_conflict(session, lab, actor.enterprise_id, req.starts_at, req.ends_at)
+    if conflict is not None:
+        raise conflict
     if session.scalar(select(WaitlistEntry.id).where(
             WaitlistEntry.enterprise_id == actor.enterprise_id, WaitlistEntry.lab_id == lab.id,
             WaitlistEntry.status == "waiting", WaitlistEntry.starts_at == req.starts_at,
@@ -307,7 +350,8 @@ def _promote_waitlist(session: Session, lab: Lab, start: dt.datetime, end: dt.da
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()  # read out before the loop writes
     for entry in waiting:
         req = BookingRequest.from_json(entry.request)
-        if _problems(session, lab, req, now) or _free_bay(session, lab, req.starts_at, req.ends_at) is None:
+        if (_problems(session, lab, req, now) or _free_bay(session, lab, req.starts_at, req.ends_at) is None
+                or _holding_conflict(session, lab, entry.enterprise_id, req.starts_at, req.ends_at)):
             continue
         requester = session.get(User, entry.requester_id)
         booking = _insert(session, lab, requester, req, now)
@@ -333,6 +377,9 @@ def get_booking(session: Session, actor: Actor | None, booking_id: int, for_upda
     if booking is None or (actor.role == "enterprise" and booking.enterprise_id != actor.enterprise_id) \
             or (actor.role == "lab_manager" and not booking.lab.managed_by(actor)):
         raise NotFound(f"no booking with id {booking_id}")
+    # A technician sees the bookings of the labs they work in; another lab's is absent to them too.
+    if actor.role == "technician" and not booking.lab.staffed_by(actor):
+        raise NotFound(f"no booking with id {booking_id}")
     return booking
 
 
@@ -342,8 +389,8 @@ def list_bookings(session: Session, actor: Actor | None, lab_id: int | None = No
     query = select(Booking).options(selectinload(Booking.lab), selectinload(Booking.instruments))
     if actor.role == "enterprise":
         query = query.where(Booking.enterprise_id == actor.enterprise_id)
-    elif actor.role == "lab_manager":
-        query = query.where(Booking.lab.has(Lab.managed_by(actor)))
+    elif actor.role in ("lab_manager", "technician"):
+        query = query.where(Booking.lab.has(Lab.staffed_by(actor)))
     if lab_id is not None:
         query = query.where(Booking.lab_id == lab_id)
     if status is not None:
@@ -381,8 +428,9 @@ def transition(session: Session, actor: Actor | None, booking_id: int, action: s
     if booking.status not in rule.source:
         # No `status` extra: it would clash with the problem document's own HTTP status.
         raise Conflict(f"cannot {action.replace('_', ' ')} a booking that is {booking.status}")
-    if action == "no_show" and now < booking.starts_at:
-        raise Conflict("a booking cannot be a no-show before it starts")
+    problem = domain.timing_problem(action, actor.role == "enterprise", now, booking.starts_at, booking.ends_at)
+    if problem:
+        raise Conflict(problem)
     _apply(session, booking, rule.target, actor, action, note, now)
     return booking
 

@@ -1,5 +1,6 @@
 """The booking pages: the lab catalog and a lab's week (public), the request form and my bookings
-(enterprises), the approval queue, a lab's calendar and the page that manages a lab (its managers).
+(enterprises), the approval queue, a lab's calendar and the page that manages a lab: its rules,
+instruments, closures and technicians (its managers).
 
 Each route reads its input with the schemas the API uses (booking.schemas, labs.catalog.schemas),
 calls one service function and renders a template of templates/booking/.
@@ -253,8 +254,12 @@ def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, 
         **{f"opens_{weekday}": span.opens.strftime("%H:%M") for weekday, span in hours.items()},
         **{f"closes_{weekday}": span.closes.strftime("%H:%M") for weekday, span in hours.items()}}
     now = utcnow()
-    usage = stats.recent_usage(get_session(), current_user(), lab.id, USAGE_MONTHS, now)
+    db, actor = get_session(), current_user()
+    usage = stats.recent_usage(db, actor, lab.id, USAGE_MONTHS, now)
+    working_here = ({str(user.id) for user in lab.technicians} if "technicians" not in forms
+                    else set(request.form.getlist("technician_ids")))
     return render_template("booking/manage_lab.html", usage=usage, lab=lab, settings=settings, forms=forms,
+                           technicians=lab_catalog.list_technicians(db, actor), working_here=working_here,
                            errors={f"{form_name}.{k}": v for k, v in errors.items()},
                            by_form={form_name: errors} if errors else {}, split_hours=split_hours,
                            closures=[closure for closure in lab.closures if closure.ends_at > now],
@@ -291,11 +296,28 @@ def save_settings(lab_id: int):
     fields, errors = read_form(LabPatch(), data)
     if data.get("hours") == []:
         fields["hours"] = []  # read_form() drops an empty list as absent; here it means closed every day
+    if "max_weekly_hours_per_enterprise" in form and not data["max_weekly_hours_per_enterprise"]:
+        fields["max_weekly_hours_per_enterprise"] = None  # emptied: no limit (read_form() reads it as absent)
     if not errors:
         _lab, errors, _conflict = commit_form(lambda: lab_catalog.update_lab(db, actor, lab_id, fields), "name")
         if not errors:
             return _saved(lab, _("The settings of %(code)s are saved.", code=lab.code))
     return _refused(lab, "settings", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/technicians")
+def save_technicians(lab_id: int):
+    """The technicians who work in the lab: they see its bookings, check enterprises in and out."""
+    db, actor, lab = _managed_lab(lab_id)
+    chosen = request.form.getlist("technician_ids")
+    fields, errors = read_form(LabPatch(only=("technician_ids",)), {"technician_ids": chosen})
+    if not errors:
+        ids = fields.get("technician_ids", [])  # none ticked: read_form() reads it as absent
+        _lab, errors, _conflict = commit_form(
+            lambda: lab_catalog.update_lab(db, actor, lab_id, {"technician_ids": ids}), "technician_ids")
+        if not errors:
+            return _saved(lab, _("The technicians of %(code)s are saved.", code=lab.code))
+    return _refused(lab, "technicians", errors)
 
 
 @blp.post("/labs/<int:lab_id>/manage/instruments")

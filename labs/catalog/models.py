@@ -45,6 +45,8 @@ class Lab(Base):
     min_duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     max_duration_minutes: Mapped[int] = mapped_column(Integer, default=8 * 60)
     max_advance_days: Mapped[int] = mapped_column(Integer, default=90)
+    # Booked hours one enterprise may hold in the lab per local week (active bookings); None: no limit.
+    max_weekly_hours_per_enterprise: Mapped[int | None] = mapped_column(Integer, nullable=True)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
 
     hours: Mapped[list[OpeningHours]] = relationship(
@@ -65,6 +67,18 @@ class Lab(Base):
         if actor.role == "admin":
             return true()
         return cls.managers.contains(actor) if actor.role == "lab_manager" else false()
+
+    @hybrid_method
+    def staffed_by(self, actor) -> bool:
+        """Whose work a lab's bookings are: its managers' (Lab.managed_by) and its technicians'.
+        On the class, the same rule as a SQL condition."""
+        return self.managed_by(actor) or (actor.role == "technician" and actor in self.technicians)
+
+    @staffed_by.expression
+    def staffed_by(cls, actor):
+        if actor.role == "technician":
+            return cls.technicians.contains(actor)
+        return cls.managed_by(actor)
 
 
 class OpeningHours(Base):

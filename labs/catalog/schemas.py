@@ -47,9 +47,14 @@ class LabIn(ma.Schema):
     min_duration_minutes = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=5, max=24 * 60))
     max_duration_minutes = ma.fields.Integer(load_default=480, validate=ma.validate.Range(min=5, max=24 * 60))
     max_advance_days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(min=1, max=730))
+    max_weekly_hours_per_enterprise = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=7 * 24),
+        metadata={"description": "booked hours one enterprise may hold in the lab per week; null: no limit"})
     hours = ma.fields.List(ma.fields.Nested(HoursSchema), load_default=list)
     instruments = ma.fields.List(ma.fields.Nested(InstrumentIn), load_default=list, load_only=True)
     manager_ids = ma.fields.List(Id(), load_default=list, load_only=True, validate=ma.validate.Length(max=50))
+    technician_ids = ma.fields.List(Id(), load_default=list, load_only=True, validate=ma.validate.Length(max=200),
+                                    metadata={"description": "the technicians who work in the lab and see its bookings"})
 
 
 class LabPatch(LabIn):

@@ -1,5 +1,5 @@
-"""Catalog use cases: labs, their hours, closures and instruments. Admins manage every lab; a lab
-manager manages the labs assigned to them."""
+"""Catalog use cases: labs, their hours, closures, instruments and technicians. Admins manage every
+lab; a lab manager manages the labs assigned to them and says which technicians work in them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +16,7 @@ from labs.errors import Conflict, Forbidden, Invalid, NotFound
 
 LAB_FIELDS = ("code", "name", "discipline", "location", "timezone", "bays", "public_benefit", "fee_per_hour",
               "fee_per_batch", "approval_mode", "approval_deadline_days", "document_deadline_days",
-              "min_duration_minutes", "max_duration_minutes", "max_advance_days")
+              "min_duration_minutes", "max_duration_minutes", "max_advance_days", "max_weekly_hours_per_enterprise")
 # Set when the lab is created; the manager's page shows them and changes the rest of LAB_FIELDS.
 FIXED_AT_CREATION = ("code", "discipline", "timezone")
 
@@ -75,6 +75,7 @@ def create_lab(session: Session, actor: Actor | None, data: dict) -> Lab:
     lab.hours = [OpeningHours(**span) for span in data.get("hours", [])]
     lab.instruments = [Instrument(**instrument) for instrument in data.get("instruments", [])]
     lab.managers = _managers(session, data.get("manager_ids", []))
+    lab.technicians = _technicians(session, data.get("technician_ids", []))
     session.add(lab)
     session.flush()
     audit.record(session, actor.id, "lab.create", "lab", lab.id, None, _lab_snapshot(lab))
@@ -87,7 +88,8 @@ def _lab_snapshot(lab: Lab) -> dict:
     return {**audit.snapshot(lab, LAB_FIELDS),
             "hours": [{"weekday": day, "opens": opens.isoformat(), "closes": closes.isoformat()}
                       for day, opens, closes in hours],
-            "manager_ids": sorted(user.id for user in lab.managers)}
+            "manager_ids": sorted(user.id for user in lab.managers),
+            "technician_ids": sorted(user.id for user in lab.technicians)}
 
 
 def _managers(session: Session, ids: list[int]) -> list[User]:
@@ -96,6 +98,20 @@ def _managers(session: Session, ids: list[int]) -> list[User]:
     if missing:
         raise Invalid("unknown lab managers", {"manager_ids": [f"not lab managers: {missing}"]})
     return users
+
+
+def _technicians(session: Session, ids: list[int]) -> list[User]:
+    users = list(session.scalars(select(User).where(User.id.in_(ids), User.role == "technician")))
+    missing = sorted(set(ids) - {user.id for user in users})
+    if missing:
+        raise Invalid("unknown technicians", {"technician_ids": [f"not technicians: {missing}"]})
+    return users
+
+
+def list_technicians(session: Session, actor: Actor | None) -> list[User]:
+    """Every technician, for the managers who say which of them work in their labs."""
+    require_role(actor, "admin", "lab_manager")
+    return list(session.scalars(select(User).where(User.role == "technician", User.active).order_by(User.name, User.id)))
 
 
 def update_lab(session: Session, actor: Actor | None, lab_id: int, data: dict) -> Lab:
@@ -112,6 +128,8 @@ def update_lab(session: Session, actor: Actor | None, lab_id: int, data: dict) -
         lab.hours = [OpeningHours(**span) for span in data["hours"]]
     if "manager_ids" in data:
         lab.managers = _managers(session, data["manager_ids"])
+    if "technician_ids" in data:
+        lab.technicians = _technicians(session, data["technician_ids"])
     session.flush()
     audit.record(session, actor.id, "lab.update", "lab", lab.id, before, _lab_snapshot(lab))
     return lab

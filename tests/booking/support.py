@@ -62,6 +62,23 @@ def book_at(app, email: str, lab_id: int, day: dt.date, start_hour: float, end_h
         return service.request_booking(s, actor, BookingRequest(**body), now=now).id
 
 
+def act_at(app, email: str, booking_id: int, action: str, now: dt.datetime):
+    """Take `action` on a booking through the service as if the clock read `now`."""
+    with app.app_context(), session_scope(app) as s:
+        actor = s.scalar(select(User).where(User.email == email))
+        return service.transition(s, actor, booking_id, action, now=now).status
+
+
+class ServiceClock:
+    """The booking service's clock, set by the test, for calls over HTTP (which otherwise read the
+    real clock): when a booking may be checked in, cancelled or called a no-show depends on it.
+    `now` None reads the real clock."""
+
+    def __init__(self, monkeypatch, now: dt.datetime | None = None):
+        self.now = now
+        monkeypatch.setattr(service, "utcnow", lambda: self.now or dt.datetime.now(UTC))
+
+
 def act(world, headers: dict, booking_id: int, action: str, note: str = ""):
     return world.client.post(f"/api/v1/bookings/{booking_id}/{action}", json={"note": note}, headers=headers)
 

@@ -7,8 +7,8 @@ import pytest
 
 from booking import domain, jobs
 from labs.db import session_scope, utcnow
-from tests.booking.support import (SHANGHAI, UTC, act, book_at, nth_working_day_after, notification_subjects,
-                                   past_working_day, working_wednesdays)
+from tests.booking.support import (SHANGHAI, UTC, ServiceClock, act, book_at, local, nth_working_day_after,
+                                   notification_subjects, past_working_day, working_wednesdays)
 from tests.conftest import booking_body
 
 # --- fees -------------------------------------------------------------------------------------------
@@ -94,7 +94,8 @@ def test_request_past_its_approval_deadline_is_flagged_overdue_in_the_queue_and_
     day = working_wednesdays(1)
     month_ago = utcnow() - dt.timedelta(days=30)
     old = book_at(app, alice, lab, day, 9, 11, now=month_ago)
-    fresh = world.client.post("/api/v1/bookings", json=booking_body(lab, day, 9, 11), headers=world.token(alice)).json
+    # 09:00-12:00: the same slot again would be refused as a duplicate.
+    fresh = world.client.post("/api/v1/bookings", json=booking_body(lab, day, 9, 12), headers=world.token(alice)).json
     headers = world.token(manager)
     queue = world.client.get("/api/v1/approvals", headers=headers).json
     assert [(b["id"], b["overdue"]) for b in queue] == [(old, True), (fresh["id"], False)]
@@ -143,12 +144,16 @@ PATHS = {
 }
 ACTOR = {"approve": "manager", "reject": "manager", "cancel": "owner", "check_in": "technician",
          "complete": "technician", "no_show": "technician"}
+# When each actor acts, in minutes from the start of the booking: the enterprise cancels before its
+# slot begins; the lab checks in, completes and records no-shows once it has begun.
+ACTS_AT = {"approve": 15, "reject": 15, "cancel": -60, "check_in": 15, "complete": 15, "no_show": 15}
 
 
 class Scene:
-    """A ten-bay lab and bookings in a slot that has already begun (so no-shows are possible)."""
+    """A ten-bay lab, its technician, and bookings from 09:00 on a past day, acted on over HTTP with
+    the booking service's clock set to the moment each action is taken (ACTS_AT)."""
 
-    def __init__(self, world, app):
+    def __init__(self, world, app, monkeypatch):
         self.world, self.app = world, app
         self.ids, headers = {}, {}
         for name, role, enterprise in (("admin", "admin", None), ("manager", "lab_manager", None),
@@ -157,20 +162,32 @@ class Scene:
             headers[name] = world.token(email)
         self.headers = headers
         self.owner_email = email
-        self.lab = world.lab(manager_ids=[self.ids["manager"]], bays=len(PATHS) + 2, document_deadline_days=1)
+        self.lab = world.lab(manager_ids=[self.ids["manager"]], technician_ids=[self.ids["technician"]],
+                             bays=len(PATHS) + 2, document_deadline_days=1)
         self.day = past_working_day()
         self.then = dt.datetime.combine(self.day - dt.timedelta(days=7), dt.time(), UTC)
+        self.start = local(self.day, 9)
+        self.clock = ServiceClock(monkeypatch)
+        self._bookings = 0
+
+    def act(self, booking: int, action: str, note: str = ""):
+        """`action` by its actor, at its moment (ACTS_AT)."""
+        self.clock.now = self.start + dt.timedelta(minutes=ACTS_AT[action])
+        return act(self.world, self.headers[ACTOR[action]], booking, action, note)
 
     def booking_in(self, state: str) -> int:
+        # Each ends a minute later than the one before: the same request twice would be a duplicate.
+        self._bookings += 1
+        end = 11 + self._bookings / 60
         if state == "lapsed":
-            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, 11, now=self.then,
+            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, end, now=self.then,
                               missing_documents="test outline", commitment_signed=True)
             with self.app.app_context(), session_scope(self.app) as s:
-                jobs.lapse_missing_documents(s)
+                jobs.lapse_missing_documents(s, now=self.start)
         else:
-            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, 11, now=self.then)
+            booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, end, now=self.then)
             for action in PATHS[state]:
-                r = act(self.world, self.headers[ACTOR[action]], booking, action)
+                r = self.act(booking, action)
                 assert r.status_code == 200, r.json
         assert self.status(booking) == state
         return booking
@@ -184,14 +201,18 @@ class Scene:
         return r.json
 
 
+@pytest.fixture
+def scene(world, app, monkeypatch):
+    return Scene(world, app, monkeypatch)
+
+
 @pytest.mark.parametrize("action", sorted(ACTOR))
-def test_transition_is_allowed_only_from_its_source_states_and_is_audited(world, app, action):
-    scene = Scene(world, app)
+def test_transition_is_allowed_only_from_its_source_states_and_is_audited(scene, world, action):
     actor = ACTOR[action]
     for state in PATHS:
         booking = scene.booking_in(state)
         audit_before = scene.audit()
-        r = act(world, scene.headers[actor], booking, action, note=f"{action} from {state}")
+        r = scene.act(booking, action, note=f"{action} from {state}")
         target = ALLOWED.get((state, action))
         if target is not None:
             assert r.status_code == 200, (state, r.json)
@@ -208,16 +229,14 @@ def test_transition_is_allowed_only_from_its_source_states_and_is_audited(world,
             assert scene.audit() == audit_before
 
 
-def test_every_booking_request_is_audited_with_its_requester(world, app):
-    scene = Scene(world, app)
+def test_every_booking_request_is_audited_with_its_requester(scene):
     booking = scene.booking_in("requested")
     (entry,) = [e for e in scene.audit() if e["entity"] == "booking" and e["entity_id"] == booking]
     assert entry["action"] == "booking.request" and entry["actor_id"] == scene.ids["owner"]
     assert entry["before"] is None and entry["after"]["status"] == "requested"
 
 
-def test_lapse_is_not_an_action_clients_can_take(world, app):
-    scene = Scene(world, app)
+def test_lapse_is_not_an_action_clients_can_take(scene, world):
     booking = scene.booking_in("approved")
     assert act(world, scene.headers["admin"], booking, "lapse").status_code == 404
     assert scene.status(booking) == "approved"
@@ -232,3 +251,57 @@ def test_no_show_before_the_booking_starts_is_refused_with_409(world):
     r = act(world, world.token(manager), booking["id"], "no_show")
     assert r.status_code == 409, r.json
     assert "before it starts" in r.json["detail"]
+
+
+# --- when each action may be taken ------------------------------------------------------------------
+
+# For a booking of 09:00-11:00: (action, who acts, minutes from 09:00) -> allowed. Written out by hand
+# from the rules: check-in from 30 minutes before the start until the end; a no-show only once the
+# slot has begun; the enterprise cancels only before the start (afterwards staff record a no-show).
+WHEN = {
+    ("check_in", "staff", -31): False, ("check_in", "staff", -30): True, ("check_in", "staff", 0): True,
+    ("check_in", "staff", 119): True, ("check_in", "staff", 120): False, ("check_in", "staff", 24 * 60): False,
+    ("no_show", "staff", -1): False, ("no_show", "staff", 0): True, ("no_show", "staff", 24 * 60): True,
+    ("cancel", "owner", -24 * 60): True, ("cancel", "owner", -1): True, ("cancel", "owner", 0): False,
+    ("cancel", "owner", 60): False, ("cancel", "staff", 60): True, ("cancel", "staff", 24 * 60): True,
+    ("complete", "staff", -10): True, ("complete", "staff", 24 * 60): True,
+    ("approve", "staff", -24 * 60): True, ("approve", "staff", 60): True, ("reject", "staff", 60): True,
+}
+
+
+@pytest.mark.parametrize("action, who, minutes", sorted(WHEN))
+def test_each_action_is_taken_only_in_its_time(action, who, minutes):
+    start = dt.datetime(2030, 1, 9, 1, tzinfo=UTC)  # 09:00 in Shanghai
+    now = start + dt.timedelta(minutes=minutes)
+    problem = domain.timing_problem(action, who == "owner", now, start, start + dt.timedelta(hours=2))
+    assert (problem is None) == WHEN[action, who, minutes], problem
+
+
+@pytest.mark.parametrize("action, minutes, expected", [
+    ("check_in", -31, 409), ("check_in", -30, 200), ("check_in", 120, 200), ("check_in", 121, 409),
+    ("cancel", 0, 409), ("cancel", -1, 200),
+])
+def test_check_in_and_the_enterprise_cancelling_are_refused_out_of_their_time_with_409(scene, action, minutes,
+                                                                                       expected):
+    booking = scene.booking_in("approved")  # the scene's first: 09:00-11:01
+    scene.clock.now = scene.start + dt.timedelta(minutes=minutes)
+    r = act(scene.world, scene.headers[ACTOR[action]], booking, action)
+    assert r.status_code == expected, r.json
+    assert scene.status(booking) == ("approved" if expected == 409 else ALLOWED["approved", action])
+
+
+def test_after_the_start_the_enterprise_cannot_cancel_and_staff_record_a_no_show(scene):
+    booking = scene.booking_in("approved")
+    scene.clock.now = scene.start + dt.timedelta(minutes=5)
+    r = act(scene.world, scene.headers["owner"], booking, "cancel")
+    assert r.status_code == 409 and "no-show" in r.json["detail"], r.json
+    r = act(scene.world, scene.headers["technician"], booking, "no_show")
+    assert r.status_code == 200 and r.json["status"] == "no_show", r.json
+
+
+def test_a_booking_is_completed_only_after_it_was_checked_in(scene):
+    booking = scene.booking_in("approved")
+    scene.clock.now = scene.start + dt.timedelta(minutes=30)
+    assert act(scene.world, scene.headers["technician"], booking, "complete").status_code == 409
+    assert act(scene.world, scene.headers["technician"], booking, "check_in").json["status"] == "checked_in"
+    assert act(scene.world, scene.headers["technician"], booking, "complete").json["status"] == "completed"

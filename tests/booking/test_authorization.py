@@ -25,6 +25,7 @@ from labs.accounts.models import User
 from labs.catalog.models import Instrument, Lab
 from labs.db import session_scope
 from labs.workdays import day_kind
+from tests.booking.support import ServiceClock
 from tests.conftest import PASSWORD, booking_body, next_working_day
 from tests.web.conftest import csrf_token, signed_in
 
@@ -58,9 +59,11 @@ PAGE_CHANGES_LAB = expect(403, anonymous=LOGIN, admin=302, manager=302)
 
 
 class Scene:
-    """A lab managed by `manager`, enterprise A (`owner`) with bookings in it, enterprise B (`other`)."""
+    """A lab managed by `manager`, where `technician` works, enterprise A (`owner`) with bookings in
+    it, enterprise B (`other`). The booking service's clock reads 09:30 on the last working day: the
+    bookings made for 09:00 that day have begun (check-in, no-shows), the others lie ahead."""
 
-    def __init__(self, world):
+    def __init__(self, world, clock: ServiceClock | None = None):
         self.world = world
         self.app = world.app
         self.ids: dict[str, int] = {}
@@ -74,12 +77,18 @@ class Scene:
         self.headers["anonymous"] = {}
         self._page_clients: dict = {}
         # Many bays, so every call that needs a fresh booking gets one in the same slot.
-        self.lab = world.lab(manager_ids=[self.ids["manager"]], bays=100,
+        self.lab = world.lab(manager_ids=[self.ids["manager"]], technician_ids=[self.ids["technician"]], bays=100,
                              instruments=[{"code": "CT-1", "name": "industrial CT", "certificate_no": "C1",
                                            "calibration_valid_until": dt.date.today() + dt.timedelta(days=400)}])
         self.full_lab = world.lab(manager_ids=[self.ids["manager"]], bays=1)
         self.other_lab = world.lab(manager_ids=[self.ids["other_manager"]])
         self.day = next_working_day()
+        self.begun_day = dt.date.today() - dt.timedelta(days=1)
+        while not day_kind(self.begun_day).working:
+            self.begun_day -= dt.timedelta(days=1)
+        if clock is not None:
+            clock.now = dt.datetime.combine(self.begun_day, dt.time(9, 30), SHANGHAI)
+        self._bookings = itertools.count(1)
         self.booking = self.new_booking()
         self.new_booking(lab=self.full_lab)
         with self.app.app_context(), session_scope(self.app) as s:
@@ -115,27 +124,27 @@ class Scene:
     def forget_page_client(self, role: str) -> None:
         self._page_clients.pop(role, None)
 
-    def request(self, lab: int | None = None, start: dt.datetime | None = None, **extra) -> BookingRequest:
+    def request(self, lab: int | None = None, start: dt.datetime | None = None, minutes: int = 60,
+                **extra) -> BookingRequest:
         start = start or dt.datetime.combine(self.day, dt.time(9), SHANGHAI)
-        return BookingRequest(lab_id=lab or self.lab, starts_at=start, ends_at=start + dt.timedelta(hours=1),
+        return BookingRequest(lab_id=lab or self.lab, starts_at=start, ends_at=start + dt.timedelta(minutes=minutes),
                               test_type="CT scan", sample_description="valve body", batches=1,
                               contact_name="Li Si", contact_phone="13900000000", **extra)
 
     def new_booking(self, state: str = "requested", lab: int | None = None, **extra) -> int:
-        """A booking of enterprise A in `state`, moved there through the service."""
-        past = state == "no_show_ready"
+        """A booking of enterprise A in `state`, moved there through the service. Each lasts a minute
+        longer than the one before (from 60), since the same request twice is refused as a duplicate."""
+        begun = state in ("begun", "checked_in")
+        minutes = 60 + next(self._bookings)
         with self.app.app_context(), session_scope(self.app) as s:
             owner, admin = s.get(User, self.ids["owner"]), s.get(User, self.ids["admin"])
-            if past:
-                day = dt.date.today() - dt.timedelta(days=1)
-                while not day_kind(day).working:
-                    day -= dt.timedelta(days=1)
-                start = dt.datetime.combine(day, dt.time(9), SHANGHAI)
-                booking = service.request_booking(s, owner, self.request(lab, start, **extra),
+            if begun:  # 09:00 on the last working day, approved the day before: under way now
+                start = dt.datetime.combine(self.begun_day, dt.time(9), SHANGHAI)
+                booking = service.request_booking(s, owner, self.request(lab, start, minutes, **extra),
                                                   now=start - dt.timedelta(days=1))
             else:
-                booking = service.request_booking(s, owner, self.request(lab, **extra))
-            path = {"requested": [], "approved": ["approve"], "no_show_ready": ["approve"],
+                booking = service.request_booking(s, owner, self.request(lab, minutes=minutes, **extra))
+            path = {"requested": [], "approved": ["approve"], "begun": ["approve"],
                     "checked_in": ["approve", "check_in"]}[state]
             for action in path:
                 service.transition(s, admin, booking.id, action)
@@ -320,6 +329,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("bookings.manage_lab", "GET", None): Case(lambda sc, r: (f"/labs/{sc.lab}/manage", None), PAGE_MANAGES_LAB),
     ("bookings.save_settings", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/settings", {"name": "Bearing lab"}), PAGE_CHANGES_LAB),
+    ("bookings.save_technicians", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/technicians", {"technician_ids": [str(sc.ids["technician"])]}),
+        PAGE_CHANGES_LAB),
     ("bookings.add_instrument", "POST", None): Case(
         lambda sc, r: (f"/labs/{sc.lab}/manage/instruments",
                        {"code": f"P{sc.seq()}", "name": "gauge", "calibration_valid_until": "2031-01-01"}),
@@ -393,9 +405,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("booking.act_on_booking", "POST", "cancel"): Case(
         _action("approved", "cancel"),
         expect(403, anonymous=401, admin=200, manager=200, owner=200, other_manager=404, other=404)),
-    ("booking.act_on_booking", "POST", "check_in"): Case(_action("approved", "check_in"), RUNS_LAB),
+    ("booking.act_on_booking", "POST", "check_in"): Case(_action("begun", "check_in"), RUNS_LAB),
     ("booking.act_on_booking", "POST", "complete"): Case(_action("checked_in", "complete"), RUNS_LAB),
-    ("booking.act_on_booking", "POST", "no_show"): Case(_action("no_show_ready", "no_show"), RUNS_LAB),
+    ("booking.act_on_booking", "POST", "no_show"): Case(_action("begun", "no_show"), RUNS_LAB),
     ("booking.submit_documents", "POST", None): Case(
         lambda sc, r: (f"/api/v1/bookings/{sc.new_booking(missing_documents='test report', commitment_signed=True)}"
                        "/documents", None),
@@ -560,8 +572,8 @@ def test_every_route_has_a_row(app):
 
 
 @pytest.fixture
-def scene(world):
-    return Scene(world)
+def scene(world, monkeypatch):
+    return Scene(world, ServiceClock(monkeypatch))
 
 
 def _call(scene: Scene, role: str, method: str, url: str, body: dict | None):

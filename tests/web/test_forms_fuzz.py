@@ -177,9 +177,12 @@ ROUTES = [
                      "fee_per_hour": _one("80"), "fee_per_batch": _one("20.5"), "approval_mode": _one("instant"),
                      "approval_deadline_days": _one("3"), "document_deadline_days": _one("5"),
                      "min_duration_minutes": _one("30"), "max_duration_minutes": _one("480"),
-                     "max_advance_days": _one("90"), "public_benefit": _one(None), "set_hours": _one(None),
-                     **_hours()},
+                     "max_advance_days": _one("90"), "max_weekly_hours_per_enterprise": _one("20"),
+                     "public_benefit": _one(None), "set_hours": _one(None), **_hours()},
           ("manager",), ("other_manager", "enterprise", "anonymous"), examples=50),
+    Route("POST", "bookings.save_technicians", lambda c: _one(f"/labs/{c['managed']}/manage/technicians"),
+          lambda c: {"technician_ids": _ids(str(c["technician_id"]), str(c["manager_id"]))},
+          ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30, lists=("technician_ids",)),
     Route("POST", "bookings.add_instrument", lambda c: _one(f"/labs/{c['managed']}/manage/instruments"),
           lambda c: {"code": _one("CT-9"), "name": _one("industrial CT"), "certificate_no": _one("JJG-9"),
                      "calibration_valid_until": _one("2030-01-01")},
@@ -232,7 +235,7 @@ def _world(app, world) -> dict:
     manager_id, manager = world.user("lab_manager")
     _, other_manager = world.user("lab_manager")
     _, admin = world.user("admin")
-    _, technician = world.user("technician")
+    technician_id, technician = world.user("technician")
     _, enterprise = world.user("enterprise", enterprise=0)
     _, enterprise2 = world.user("enterprise", enterprise=2)
     day = next_working_day()
@@ -261,6 +264,7 @@ def _world(app, world) -> dict:
     clients = {name: signed_in(app, email) for name, email in emails.items()}
     clients["anonymous"] = app.test_client()
     return {**ids, **emails, "lab": lab, "managed": managed, "day": day, "manager_id": manager_id,
+            "technician_id": technician_id,
             "clients": clients, "emails": emails}
 
 

@@ -176,8 +176,8 @@ def test_the_page_shows_this_months_usage(app, world):
         booking = service.request_booking(s, owner, BookingRequest(
             lab_id, start, start + dt.timedelta(hours=2), "life test", "bearings", 3, "Zhang", "13800000000"),
             now=start - dt.timedelta(days=1))
-        for action in ("approve", "check_in", "complete"):
-            service.transition(s, boss, booking.id, action)
+        for action in ("approve", "check_in", "complete"):  # while the slot is under way
+            service.transition(s, boss, booking.id, action, now=start + dt.timedelta(minutes=30))
     page = signed_in(app, manager).get(f"/labs/{lab_id}/manage").get_data(as_text=True)
     row = page[page.index(f'<tr data-month="{day:%Y-%m}">'):]
     row = row[:row.index("</tr>")]
