@@ -41,6 +41,7 @@ def seed(app) -> list[tuple[str, str, str]]:
             for role, email, code, name in USERS:
                 users[email] = create_user(session, SYSTEM, email, PASSWORD, role, email.split("@")[0], code, name)
             admin, manager = users["admin@labs.example"], users["manager@labs.example"]
+            technician = users["tech@labs.example"]
             valid = dt.date.today() + dt.timedelta(days=365)
             for code, name, discipline, bays, public, per_hour, per_batch, mode, weekend in LABS:
                 create_lab(session, admin, {
@@ -48,6 +49,7 @@ def seed(app) -> list[tuple[str, str, str]]:
                     "timezone": app.config["TIMEZONE"], "bays": bays, "public_benefit": public,
                     "fee_per_hour": Decimal(per_hour), "fee_per_batch": Decimal(per_batch),
                     "approval_mode": mode, "hours": WEEKDAYS + weekend, "manager_ids": [manager.id],
+                    "technician_ids": [technician.id],  # the demo's technician works in every lab
                     "instruments": [
                         {"code": f"{code}-01", "name": f"{name} 主设备", "certificate_no": f"JZ{code}2026-001",
                          "calibration_valid_until": valid},
