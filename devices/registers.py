@@ -75,6 +75,8 @@ class _Layout:
     def decode(self, registers: list[int]) -> dict:
         if self.order is not None:
             registers = [registers[i] for i in self.order]
+        if not self.finish:  # the common case of a live block: numbers only
+            return dict(zip(self.names, self.struct.unpack(self.words.pack(*registers))))
         values = list(self.struct.unpack(self.words.pack(*registers)))
         for i, f in self.finish:
             values[i] = f._finish(values[i])

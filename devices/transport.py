@@ -60,14 +60,14 @@ class _Bus:
     def _abandoned(self) -> None:
         """A request was cut short: whatever it still brings must not answer the next one."""
 
-    async def _with_retries(self, who: str, action: str, attempt: Callable[[], Awaitable], once: bool):
-        """Run attempt until it succeeds, at most 1 + retries times; `once` for commands that act."""
+    async def _with_retries(self, who: str, action: str, attempt: Callable[..., Awaitable], once: bool, *args):
+        """Run attempt(*args) until it succeeds, at most 1 + retries times; `once` for commands that act."""
         tried = []
         for _ in range(1 if once else self.policy.retries + 1):
             try:
                 async with self._lock:
                     try:
-                        return await attempt()
+                        return await attempt(*args)
                     except asyncio.CancelledError:
                         self._abandoned()
                         raise
@@ -163,7 +163,8 @@ class ModbusBus(_Bus):
                 raise _Retry(str(exc)) from None
             raise _Retry(f"cannot open {link.path}")
 
-    async def _call(self, function: int, request: Callable[[], Awaitable], request_len: int, reply_len: int):
+    async def _call(self, function: int, request: Callable[..., Awaitable], args: tuple, kwargs: dict,
+                    request_len: int, reply_len: int):
         if not self.client.connected:
             await self._connect()
         line = self._line
@@ -172,7 +173,7 @@ class ModbusBus(_Bus):
             self.client.ctx.comm_params.timeout_connect = line.timeout_s(self.policy.timeout_s, request_len,
                                                                         reply_len)
         try:
-            reply = await request()
+            reply = await request(*args, **kwargs)
         except ModbusException as exc:
             if line is not None:
                 line.settle(reply_len)
@@ -197,25 +198,26 @@ class ModbusBus(_Bus):
             self.client.close()  # a new connection: no reply of the old one can come on it
 
     def read(self, who: str, action: str, table: str, address: int, count: int, unit: int) -> Awaitable[list[int]]:
-        function, fn = ((4, self.client.read_input_registers) if table == "input"
-                        else (3, self.client.read_holding_registers))
+        return self._with_retries(who, action, self._read, False, table, address, count, unit)  # one frame fewer
 
-        async def attempt():
-            reply = await self._call(function, lambda: fn(address, count=count, device_id=unit), 8, 5 + 2 * count)
-            if len(reply.registers) != count:
-                raise _Retry(f"bad reply: {len(reply.registers)} registers for {count}")
-            return reply.registers
-        return self._with_retries(who, action, attempt, once=False)  # awaited by the caller: one frame fewer
+    async def _read(self, table: str, address: int, count: int, unit: int) -> list[int]:
+        function, request = ((4, self.client.read_input_registers) if table == "input"
+                             else (3, self.client.read_holding_registers))
+        reply = await self._call(function, request, (address,), {"count": count, "device_id": unit}, 8, 5 + 2 * count)
+        if len(reply.registers) != count:
+            raise _Retry(f"bad reply: {len(reply.registers)} registers for {count}")
+        return reply.registers
 
     async def write(self, who: str, action: str, address: int, registers: list[int], unit: int,
                     once: bool = False) -> None:
-        async def attempt():
-            reply = await self._call(16, lambda: self.client.write_registers(address, registers, device_id=unit),
-                                     9 + 2 * len(registers), 8)
-            if (reply.address, reply.count) != (address, len(registers)):
-                raise _Retry(f"bad reply: wrote {reply.count} registers at {reply.address}, "
-                             f"asked {len(registers)} at {address}")
-        await self._with_retries(who, action, attempt, once)
+        await self._with_retries(who, action, self._write, once, address, registers, unit)
+
+    async def _write(self, address: int, registers: list[int], unit: int) -> None:
+        reply = await self._call(16, self.client.write_registers, (address, registers), {"device_id": unit},
+                                 9 + 2 * len(registers), 8)
+        if (reply.address, reply.count) != (address, len(registers)):
+            raise _Retry(f"bad reply: wrote {reply.count} registers at {reply.address}, "
+                         f"asked {len(registers)} at {address}")
 
     async def close(self):
         self.client.close()
