@@ -79,7 +79,8 @@ def test_a_reading_changed_behind_the_services_back_is_named(verified, database_
     ids = _reading_ids(verified.app)
     victim = ids[4]
     with _triggers_dropped(verified.app, "readings") as engine, engine.begin() as conn:
-        values = json.loads(conn.execute(text('SELECT "values" FROM readings WHERE id = :id'), {"id": victim}).scalar())
+        stored = conn.execute(text('SELECT "values" FROM readings WHERE id = :id'), {"id": victim}).scalar()
+        values = json.loads(stored) if isinstance(stored, str) else dict(stored)  # psycopg decodes JSON itself
         values["indicated_volume"] -= 0.05  # a dispenser that gave short measure made to look right
         conn.execute(text('UPDATE readings SET "values" = :v WHERE id = :id'), {"v": json.dumps(values), "id": victim})
     done = _audit(database_url, tmp_path)
