@@ -145,7 +145,9 @@ def _live(detail: dict) -> dict:
     certificate = detail["certificate"]
     return {"id": detail["id"], "state": detail["state"], "state_name": str(STATE[detail["state"]]),
             "problem": detail["problem"], "live": detail["live"] or {}, "points": len(detail["plan"]),
-            "done_points": len({r.point_index for r in detail["readings"] if not r.problem}),
+            "done_points": sum(1 for p in detail["plan"] if sum(1 for r in detail["readings"]
+                                                                if r.point_index == p["index"] and not r.problem)
+                               >= p["repetitions"]),
             "readings": _readings(detail),
             "verdict": detail["result"].verdict if detail["result"] else None,
             "certificate": certificate.number if certificate else None}
