@@ -85,7 +85,7 @@ def test_a_file_with_bad_rows_is_refused_whole_and_the_page_lists_each(app, admi
     for line in ("<td>3</td>", "<td>4</td>", "<td>5</td>"):
         assert line in report
     assert "<td>2</td>" not in report
-    assert "999999" in report and "repeats line 2" in report
+    assert "999999" in report and "与第 2 行重复" in report  # Simplified Chinese, the default
     assert entity_count(app) == 0
 
 
