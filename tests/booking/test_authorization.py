@@ -56,6 +56,9 @@ PAGE_ADMIN = expect(403, anonymous=LOGIN, admin=200)
 PAGE_DECIDES = expect(403, anonymous=LOGIN, admin=302, manager=302, other_manager=404, other=404)
 PAGE_MANAGES_LAB = expect(403, anonymous=LOGIN, admin=200, manager=200)
 PAGE_CHANGES_LAB = expect(403, anonymous=LOGIN, admin=302, manager=302)
+# Spot-check plans are organised by administrators and inspectors.
+ORGANISES = expect(403, anonymous=401, admin=201, inspector=201)
+ORGANISES_200 = expect(403, anonymous=401, admin=200, inspector=200)
 
 
 class Scene:
@@ -532,6 +535,53 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         lambda sc, r: (f"/spotchecks/registry/imports/{_registry_import(sc)}/status.json", None),
         expect(403, anonymous=LOGIN, admin=200, inspector=200)),
     ("spotchecks.static", "GET", None): Case(lambda sc, r: ("/spotchecks/static/import.js", None), PUBLIC),
+    # Spot-check plans and draws: public to read, organised by administrators and inspectors.
+    ("spotcheck.list_plans", "GET", None): Case(lambda sc, r: ("/api/v1/spotchecks/plans", None), PUBLIC),
+    ("spotcheck.create_plan", "POST", None): Case(lambda sc, r: ("/api/v1/spotchecks/plans", _plan_body()), ORGANISES),
+    ("spotcheck.get_plan", "GET", None): Case(lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'open')}", None),
+                                              PUBLIC),
+    ("spotcheck.update_plan", "PATCH", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'open')}", {"name": "renamed"}), ORGANISES_200),
+    ("spotcheck.add_witness", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'open')}/witnesses",
+                       {"name": "observer", "commitment": "a" * 64}), ORGANISES),
+    ("spotcheck.freeze", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'witnessed', fresh=True)}/freeze", None), ORGANISES_200),
+    ("spotcheck.reveal", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'frozen', fresh=True)}/witnesses/1/reveal",
+                       {"secret": "one"}), ORGANISES_200),
+    ("spotcheck.run_draw", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'revealed', fresh=True)}/draw", None), ORGANISES_200),
+    ("spotcheck.public_draw", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'drawn')}/draw", None), PUBLIC),
+    ("spotcheck.snapshot_file", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'drawn')}/draw/snapshot.txt", None), PUBLIC),
+    ("spotcheck.confirm_draw", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'drawn')}/draw/confirm", None), PUBLIC),
+    ("spotcheck.list_tasks", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'drawn')}/tasks", None),
+        expect(403, anonymous=401, admin=200, inspector=200, technician=200)),
+    ("spotcheck.add_nominated_tasks", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/plans/{_plan(sc, 'drawn')}/nominated-tasks", {"top": 1}), ORGANISES),
+    # A task's instrument: nothing attached yet, so allowed callers meet the rules of the review.
+    ("spotcheck.attach_verification", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/task-instruments/{_task_instrument(sc)}/verification",
+                       {"verification_id": 999999}), expect(403, anonymous=401, admin=422, inspector=422,
+                                                           technician=422)),
+    ("spotcheck.review_sheet", "GET", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/task-instruments/{_task_instrument(sc)}/review", None), ORGANISES_200),
+    ("spotcheck.review", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/task-instruments/{_task_instrument(sc)}/review", {"conclusion": "pass"}),
+        expect(403, anonymous=401, admin=409)),  # the scene's inspector was not drawn for the task
+    ("spotcheck.countersign", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/spotchecks/task-instruments/{_task_instrument(sc)}/countersign", None),
+        expect(403, anonymous=401, admin=409, inspector=409)),
+    # 你点我查 is open to anyone: an unknown instrument is refused alike for every caller.
+    ("spotcheck.nominate", "POST", None): Case(
+        lambda sc, r: ("/api/v1/spotchecks/nominations", {"instrument_id": 999999, "reason": "总是少加油",
+                                                          "phone": "13800138000"}), expect(422)),
+    ("spotcheck.nomination_counts", "GET", None): Case(lambda sc, r: ("/api/v1/spotchecks/nominations", None), PUBLIC),
+    ("spotcheck.published_results", "GET", None): Case(lambda sc, r: ("/api/v1/spotchecks/results", None), PUBLIC),
 }
 
 
@@ -549,6 +599,68 @@ def _registry_import(sc: Scene) -> int:
         with sc.app.app_context(), session_scope(sc.app) as s:
             return queue_import(s, SYSTEM, "entities", "e.csv", _registry_csv().read()).id
     return _verification_cached(sc, "registry_import", make)
+
+
+# --- spot-checks: plans in each state of the draw, and a task's instrument -------------------------------
+
+PLAN_SECRETS = ("one", "two")
+
+
+def _plan_body() -> dict:
+    return {"name": "抽查", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel station"],
+            "shares": {"high": "1"}, "draw_date": "2026-12-01"}
+
+
+def _plan(sc: Scene, state: str, fresh: bool = False) -> int:
+    """A plan brought to `state` (open, witnessed, frozen, revealed, drawn) through the service."""
+    import hashlib
+    from labs.accounts.service import SYSTEM
+    from labs.spotchecks import service as spotchecks
+
+    def make():
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            plan = spotchecks.create_plan(s, SYSTEM, {**_plan_body(), "draw_date": dt.date(2026, 12, 1)})
+            steps = ["open", "witnessed", "frozen", "revealed", "drawn"]
+            if steps.index(state) >= 1:
+                for secret in PLAN_SECRETS:
+                    spotchecks.add_witness(s, SYSTEM, plan.id, "witness", hashlib.sha256(secret.encode()).hexdigest())
+            if steps.index(state) >= 2:
+                spotchecks.freeze(s, SYSTEM, plan.id)
+            if steps.index(state) >= 3:
+                for position, secret in enumerate(PLAN_SECRETS, start=1):
+                    spotchecks.reveal(s, SYSTEM, plan.id, position, secret)
+            if steps.index(state) >= 4:
+                spotchecks.draw(s, SYSTEM, plan.id)
+            return plan.id
+    return make() if fresh else _verification_cached(sc, f"plan-{state}", make)
+
+
+def _task_instrument(sc: Scene) -> int:
+    """A drawn station's nozzle in a drawn plan, with two qualified inspectors in the registry."""
+    import hashlib
+    from labs.accounts.service import SYSTEM
+    from labs.spotchecks import service as spotchecks
+    from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument, Task
+
+    def make():
+        with sc.app.app_context(), session_scope(sc.app) as s:
+            s.merge(Region(code="320300", name="徐州市"))
+            entity = RegistryEntity(credit_code=OWNER_CODE, name="Enterprise 0", kind="fuel station", region="320300",
+                                    risk_level="high")
+            s.add(entity)
+            s.flush()
+            s.add(RegistryInstrument(entity_id=entity.id, kind="fuel_dispenser", serial_number="JYJ-AUTH-1"))
+            s.add_all([RegistryInspector(name=n, qualifications=["fuel_dispenser"], affiliation=n) for n in "AB"])
+            plan = spotchecks.create_plan(s, SYSTEM, {**_plan_body(), "regions": ["320300"],
+                                                      "draw_date": dt.date(2026, 12, 1)})
+            for secret in PLAN_SECRETS:
+                spotchecks.add_witness(s, SYSTEM, plan.id, "witness", hashlib.sha256(secret.encode()).hexdigest())
+            spotchecks.freeze(s, SYSTEM, plan.id)
+            for position, secret in enumerate(PLAN_SECRETS, start=1):
+                spotchecks.reveal(s, SYSTEM, plan.id, position, secret)
+            spotchecks.draw(s, SYSTEM, plan.id)
+            return s.scalar(select(Task).where(Task.plan_id == plan.id)).instruments[0].id
+    return _verification_cached(sc, "task_instrument", make)
 
 
 def _routes(app) -> set[tuple[str, str, str | None]]:
