@@ -135,17 +135,22 @@ def serve(host, port, workers, threads, fd):
     run_server(host, port, workers, fd, threads)
 
 
+def scheduled_jobs() -> list:
+    """Every feature's scheduled work, as `labs scheduler` runs it: (function, trigger) pairs."""
+    from booking.jobs import JOBS
+    from labs.notify import send_pending_mail
+    from labs.spotchecks.jobs import JOBS as SPOTCHECK_JOBS
+    return JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})]
+
+
 @main.command()
-def scheduler():
+@click.option("--run-now", is_flag=True, help="Also run every job once as soon as this scheduler leads.")
+def scheduler(run_now):
     """Run scheduled jobs (one leader among several schedulers on PostgreSQL)."""
     import logging
-    from booking.jobs import JOBS
     from labs import scheduler as sched
-    from labs.notify import send_pending_mail
     logging.basicConfig(level=logging.INFO)
-    from labs.spotchecks.jobs import JOBS as SPOTCHECK_JOBS
-    sched.run(_app_with_secret_key(),
-              JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
+    sched.run(_app_with_secret_key(), scheduled_jobs(), run_now=run_now)
 
 
 @main.command()
