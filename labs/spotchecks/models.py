@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labs.chain import Chained
 from labs.db import Base, UTCDateTime, utcnow
@@ -210,7 +210,7 @@ class RegistryImport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))  # entities | instruments | inspectors
     filename: Mapped[str] = mapped_column(String(200))
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # emptied once imported or refused
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # emptied once imported or refused
     size_bytes: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued|running|done|refused|failed
     phase: Mapped[str] = mapped_column(String(10), default="")  # validating | writing, while running
