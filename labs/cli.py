@@ -165,6 +165,7 @@ def demo(host, port, workers):
     from labs.db import session_scope
     from labs.demo import seed
     from labs.server import serve as run_server
+    from labs.spotchecks import demo as spotcheck_demo
     from labs.verification import demo as verification_demo
     app = _app()
     if not os.environ.get(SECRET_KEY_VARIABLE):
@@ -177,6 +178,7 @@ def demo(host, port, workers):
     try:
         with session_scope(app) as session:
             verification_demo.seed(session, links)
+            spotcheck_demo.seed(session, app.config["SECRET_KEY"])
         children.append(verification_demo.start_runner())
         click.echo(f"database: {app.config['DATABASE_URL']}")
         click.echo("simulated rigs: " + ", ".join(f"{kind.upper()} {link}" for kind, link in links.items()))

@@ -19,6 +19,7 @@ USERS = [
     ("lab_manager", "manager@labs.example", None, None),
     ("technician", "tech@labs.example", None, None),
     ("inspector", "inspector@labs.example", None, None),
+    ("inspector", "inspector2@labs.example", None, None),  # a second inspector countersigns spot-checks
     ("enterprise", "alice@bearing.example", "91110000600037341L", "北京某轴承股份有限公司"),
     ("enterprise", "bob@pump.example", "91310000MA1FL8LQ21", "上海某泵阀有限公司"),
 ]
