@@ -13,19 +13,22 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from labs.errors import DomainError
+from labs.errors import DomainError, TooManyAttempts
 
 PROBLEM = "application/problem+json"
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details; `errors` maps field names to messages (422), `conflicts` lists the
-    slots in the way (409)."""
+    """RFC 9457 problem details; `code` names the problem for programs where a status says too
+    little, `errors` maps field names to messages (422), `conflicts` lists the slots in the way
+    (409), `retry_after` is the seconds to wait (429, also in Retry-After)."""
 
     type = ma.fields.String()
     title = ma.fields.String()
     status = ma.fields.Integer()
     detail = ma.fields.String()
+    code = ma.fields.String()
+    retry_after = ma.fields.Integer()
     errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
     conflicts = ma.fields.List(ma.fields.Dict())
     occurrences = ma.fields.List(ma.fields.Dict())
@@ -197,7 +200,38 @@ def refuse_nul():
 
 
 def handle_domain_error(error: DomainError):
-    return problem(error.status, error.detail, **error.extra)
+    response = problem(error.status, error.detail, **error.extra)
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+# What a user who must choose a new password (after an administrator's reset) may still do.
+PASSWORD_CHANGE_ENDPOINTS = {"accounts.change_password", "accounts.me", "accounts.issue_token",
+                             "accounts.revoke_token", "accounts.list_tokens", "accounts.revoke_token_by_id"}
+
+
+def authenticate_bearer():
+    """A bearer token is checked first (see labs.accounts.auth); a user who must change their
+    password gets a 403 problem with code password_change_required from everything else."""
+    if not request.path.startswith("/api"):
+        return None
+    from labs.accounts.auth import current_user, resolve_bearer_first
+    resolve_bearer_first()
+    user = current_user()
+    if user is not None and user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return problem(403, "your password was reset: choose a new one (POST /api/v1/me/password) first",
+                       code="password_change_required")
+    return None
+
+
+def challenge_bearer(response):
+    """Every 401 of the API says how to authenticate (RFC 6750), and whether the token sent failed."""
+    if request.path.startswith("/api") and response.status_code == 401:
+        from labs.accounts.auth import bearer_token
+        sent = bearer_token() is not None and request.endpoint != "accounts.issue_token"
+        response.headers["WWW-Authenticate"] = 'Bearer realm="labs"' + (', error="invalid_token"' if sent else "")
+    return response
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -231,4 +265,6 @@ def init_app(app) -> LabsApi:
     api.register_field(Money, "string", "decimal")
     app.register_error_handler(DomainError, handle_domain_error)
     app.before_request(refuse_nul)
+    app.before_request(authenticate_bearer)
+    app.after_request(challenge_bearer)
     return api

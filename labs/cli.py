@@ -121,6 +121,54 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
         raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}") from None
 
 
+def _change_user(email: str, change) -> None:
+    """Run `change(session, user)` on the user with `email`, as SYSTEM, and commit."""
+    from labs.accounts.service import user_by_email
+    from labs.db import session_scope
+    app = _app()
+    try:
+        with app.app_context(), session_scope(app) as session:
+            change(session, user_by_email(session, email))
+    except DomainError as exc:
+        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
+        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}") from None
+
+
+@user.command("deactivate")
+@click.argument("email")
+def user_deactivate(email):
+    """End a user's access: no sign-in, and their sessions and tokens end now."""
+    from labs.accounts.service import SYSTEM, deactivate_user
+    _change_user(email, lambda session, found: deactivate_user(session, SYSTEM, found.id))
+    click.echo(f"deactivated {email.strip().lower()}; their sessions and tokens have ended")
+
+
+@user.command("reactivate")
+@click.argument("email")
+def user_reactivate(email):
+    """Let a deactivated user sign in again."""
+    from labs.accounts.service import SYSTEM, reactivate_user
+    _change_user(email, lambda session, found: reactivate_user(session, SYSTEM, found.id))
+    click.echo(f"reactivated {email.strip().lower()}")
+
+
+@user.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="read the one-time password from standard input instead of making one")
+def user_reset_password(email, password_stdin):
+    """Give a user a one-time password: their sessions and tokens end, and they must choose a new
+    password when they sign in with it. Without --password-stdin one is made and printed (only
+    this once); with it, it is read from standard input and not printed."""
+    from labs.accounts.service import SYSTEM, reset_password
+    given = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    made = []
+    _change_user(email, lambda session, found: made.append(reset_password(session, SYSTEM, found.id, given)[1]))
+    click.echo(f"reset the password of {email.strip().lower()}; they must choose a new one at their next sign-in")
+    if not password_stdin:
+        click.echo(f"one-time password: {made[0]}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -138,9 +186,10 @@ def serve(host, port, workers, threads, fd):
 def scheduled_jobs() -> list:
     """Every feature's scheduled work, as `labs scheduler` runs it: (function, trigger) pairs."""
     from booking.jobs import JOBS
+    from labs.accounts.jobs import JOBS as ACCOUNT_JOBS
     from labs.notify import send_pending_mail
     from labs.spotchecks.jobs import JOBS as SPOTCHECK_JOBS
-    return JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})]
+    return JOBS + ACCOUNT_JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})]
 
 
 @main.command()

@@ -40,3 +40,14 @@ class Unauthorized(DomainError):
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts: wait `retry_after` seconds (sent as Retry-After)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int, **extra):
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after

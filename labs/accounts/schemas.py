@@ -14,6 +14,33 @@ class TokenRequest(ma.Schema):
 class TokenResponse(ma.Schema):
     access_token = ma.fields.String(required=True)
     token_type = ma.fields.String(required=True)
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds until the token expires"})
+    password_change_required = ma.fields.Boolean(
+        required=True, metadata={"description": "true after a password reset: only POST /api/v1/me/password "
+                                                "and the token endpoints answer until a new password is chosen"})
+
+
+class TokenOut(ma.Schema):
+    """One of the caller's tokens: never its secret (only a hash of it is kept)."""
+
+    id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    expires_at = ma.fields.AwareDateTime()
+    last_used_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "to the minute"})
+    current = ma.fields.Boolean(metadata={"description": "the token this request came with"})
+
+
+class PasswordChange(ma.Schema):
+    current_password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
+    new_password = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=1024))
+
+
+class OneTimePassword(ma.Schema):
+    """A password reset's answer: the one-time password to hand to the user, shown only this once."""
+
+    user_id = ma.fields.Integer()
+    email = ma.fields.String()
+    one_time_password = ma.fields.String()
 
 
 class EnterpriseOut(ma.Schema):
@@ -28,6 +55,8 @@ class UserOut(ma.Schema):
     name = ma.fields.String()
     role = ma.fields.String()
     enterprise = ma.fields.Nested(EnterpriseOut, allow_none=True)
+    active = ma.fields.Boolean()
+    must_change_password = ma.fields.Boolean()
 
 
 class UserIn(ma.Schema):

@@ -1,5 +1,6 @@
-"""Account use cases: create users and enterprises, log in, issue and check bearer tokens, read one's
-notifications and (administrators) the users and the audit log.
+"""Account use cases: create users and enterprises; sign in (throttled, audited) to a session or a
+bearer token, and end either; change one's password; (administrators) deactivate, reactivate and
+reset users, and read the users and the audit log; read one's notifications.
 
 Every use case takes the acting user. The trusted operator (the command line, scheduled jobs) acts
 as SYSTEM, never as None: None is an anonymous caller and is refused."""
@@ -11,21 +12,27 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 from stdnum.cn import uscc
 
 from labs import audit
-from labs.accounts.models import ROLES, ApiToken, Enterprise, User
+from labs.accounts.domain import PER_ACCOUNT, PER_ADDRESS, Backoff
+from labs.accounts.models import ROLES, ApiToken, Enterprise, SignInFailure, User, UserSession
 from labs.audit import AuditEntry
 from labs.db import utcnow
-from labs.errors import Conflict, Forbidden, Invalid, Unauthorized
+from labs.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from labs.notify import Notification, notifications_for
 
 _hasher = PasswordHasher()  # argon2id, memory-hard
 TOKEN_LIFETIME = dt.timedelta(days=30)
+SESSION_LIFETIME = dt.timedelta(days=7)  # a copied cookie works at most this long, or until logout
+LAST_USE_PRECISION = dt.timedelta(minutes=1)  # a token's last use is written at most once a minute
+MIN_PASSWORD = 8
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -116,8 +123,8 @@ def create_user(session: Session, actor: Actor | None, email: str, password: str
         errors["email"] = ["not an e-mail address"]
     if role not in ROLES:
         errors["role"] = [f"must be one of {', '.join(ROLES)}"]
-    if len(password) < 8:
-        errors["password"] = ["at least 8 characters"]
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = [f"at least {MIN_PASSWORD} characters"]
     if role == "enterprise" and not enterprise_code:
         errors["enterprise_code"] = ["an enterprise user needs the enterprise's credit code"]
     if role != "enterprise" and enterprise_code:
@@ -141,29 +148,221 @@ def create_user(session: Session, actor: Actor | None, email: str, password: str
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+@cache
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows, made with the current parameters: an unknown e-mail address is
+    checked against it, so it costs the same time as a known one and does not tell which exist."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
     try:
-        if user is None or not user.active or not _hasher.verify(user.password_hash, password):
-            raise Unauthorized("wrong e-mail or password")
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
-        raise Unauthorized("wrong e-mail or password") from None
+        return False
+
+
+def _throttle(session: Session, email: str, address: str, now: dt.datetime) -> None:
+    """Refuse, before any hashing, a sign-in that comes too soon after failures for this e-mail
+    address or from this client address."""
+    waits = []
+    for rule, column, key in ((PER_ACCOUNT, SignInFailure.email, email), (PER_ADDRESS, SignInFailure.address, address)):
+        count, latest = session.execute(select(func.count(), func.max(SignInFailure.at))
+                                        .where(column == key, SignInFailure.at > now - rule.window)).one()
+        if latest is not None and latest.tzinfo is None:  # SQLite's MAX() comes back as naive UTC
+            latest = latest.replace(tzinfo=dt.timezone.utc)
+        waits.append(rule.retry_after(count, latest, now))
+    if max(waits) > 0:
+        raise TooManyAttempts("too many failed sign-ins; try again later", retry_after=max(waits),
+                              code="too_many_attempts")
+
+
+def sign_in(session: Session, email: str, password: str, address: str, via: str,
+            now: dt.datetime | None = None) -> User:
+    """Check e-mail and password for a sign-in `via` the login page or the token endpoint. Throttled
+    (TooManyAttempts) after failures for this e-mail address or from this client address; every
+    checked attempt goes to the audit log and a failure is counted. The caller commits, failures too."""
+    now = now or utcnow()
+    email = email.strip().lower()[:254]
+    address = address[:64]
+    _throttle(session, email, address, now)
+    user = session.scalar(select(User).where(User.email == email))
+    matches = _password_matches(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not matches or not user.active:
+        reason = "unknown account" if user is None else "wrong password" if not matches else "inactive account"
+        session.add(SignInFailure(at=now, email=email, address=address))
+        audit.record(session, None, "user.sign_in_failed", "user", user.id if user else 0, None,
+                     {"email": email, "address": address, "via": via, "reason": reason})
+        raise Unauthorized("wrong e-mail or password", code="wrong_credentials")
+    # Success clears this account's count (the client address keeps the failures for others).
+    session.execute(delete(SignInFailure).where(SignInFailure.email == email))
+    audit.record(session, user.id, "user.sign_in", "user", user.id, None, {"address": address, "via": via})
     return user
 
 
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def issue_token(session: Session, user: User) -> str:
+    """A new bearer token for `user`, valid for TOKEN_LIFETIME; the secret is shown only this once."""
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-                         expires_at=utcnow() + TOKEN_LIFETIME))
+    session.add(ApiToken(user_id=user.id, token_sha256=_sha256(token), expires_at=utcnow() + TOKEN_LIFETIME))
     return token
 
 
+def token_row(session: Session, token: str, now: dt.datetime | None = None) -> ApiToken | None:
+    """The live token row for a bearer secret (its user active), noting its use; None if unknown,
+    expired or revoked."""
+    now = now or utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token)))
+    if row is None or row.expires_at <= now or not row.user.active:
+        return None
+    if row.last_used_at is None or row.last_used_at < now - LAST_USE_PRECISION:
+        row.last_used_at = now
+    return row
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(
-        ApiToken.token_sha256 == hashlib.sha256(token.encode()).hexdigest()))
+    row = token_row(session, token)
+    return row.user if row else None
+
+
+def list_tokens(session: Session, actor: Actor | None) -> list[ApiToken]:
+    """The caller's own live tokens, newest first (never their secrets: only hashes are kept)."""
+    actor = signed_in(actor)
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == actor.id, ApiToken.expires_at > utcnow())
+                                .order_by(ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, actor: Actor | None, token_id: int) -> None:
+    """End one of the caller's own tokens; another user's token is not found."""
+    actor = signed_in(actor)
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != actor.id:
+        raise NotFound(f"you have no token {token_id}")
+    session.delete(row)
+    audit.record(session, actor.id, "token.revoke", "api_token", token_id, None, None)
+
+
+def open_session(session: Session, user: User) -> str:
+    """A new signed-in browser session for `user`: the secret its cookie carries."""
+    secret = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, secret_sha256=_sha256(secret), created_at=utcnow(),
+                            expires_at=utcnow() + SESSION_LIFETIME))
+    return secret
+
+
+def user_for_session(session: Session, secret: str) -> User | None:
+    row = session.scalar(select(UserSession).where(UserSession.secret_sha256 == _sha256(secret)))
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user
+
+
+def end_session(session: Session, secret: str) -> None:
+    """Log out: the session ends, in this browser and wherever its cookie was copied."""
+    session.execute(delete(UserSession).where(UserSession.secret_sha256 == _sha256(secret)))
+
+
+def _end_sign_ins(session: Session, user_id: int, keep_session: str | None = None,
+                  keep_token_id: int | None = None) -> None:
+    """End the user's sessions and tokens, but for the one the caller is using."""
+    sessions = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_session is not None:
+        sessions = sessions.where(UserSession.secret_sha256 != _sha256(keep_session))
+    tokens = delete(ApiToken).where(ApiToken.user_id == user_id)
+    if keep_token_id is not None:
+        tokens = tokens.where(ApiToken.id != keep_token_id)
+    session.execute(sessions)
+    session.execute(tokens)
+
+
+def _check_new_password(password: str, field: str = "new_password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("invalid password", {field: [f"at least {MIN_PASSWORD} characters"]})
+
+
+def change_password(session: Session, actor: Actor | None, current_password: str, new_password: str,
+                    address: str, keep_session: str | None = None, keep_token_id: int | None = None) -> User:
+    """The caller changes their own password, giving the current one (checked and throttled as a
+    sign-in is). Every other session and token of theirs ends; the one in use goes on."""
+    actor = signed_in(actor)
+    if not isinstance(actor, User):
+        raise Forbidden("only a user has a password")
+    _throttle(session, actor.email, address, utcnow())
+    if not _password_matches(actor.password_hash, current_password):
+        session.add(SignInFailure(at=utcnow(), email=actor.email, address=address[:64]))
+        audit.record(session, actor.id, "user.password_change_failed", "user", actor.id, None, {"address": address})
+        raise Invalid("the current password is wrong", {"current_password": ["wrong password"]},
+                      code="wrong_password")
+    _check_new_password(new_password)
+    if _password_matches(actor.password_hash, new_password):
+        raise Invalid("the new password is the current one", {"new_password": ["choose a different password"]})
+    actor.password_hash = _hasher.hash(new_password)
+    actor.must_change_password = False
+    _end_sign_ins(session, actor.id, keep_session, keep_token_id)
+    audit.record(session, actor.id, "user.password_change", "user", actor.id, None, {"address": address})
+    return actor
+
+
+def _target(session: Session, actor: Actor | None, user_id: int) -> User:
+    require_role(actor, "admin")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail {email.strip().lower()}")
+    return user
+
+
+def deactivate_user(session: Session, actor: Actor | None, user_id: int) -> User:
+    """An administrator ends a user's access: no sign-in, and every session and token ends now."""
+    user = _target(session, actor, user_id)
+    if user.id == actor.id:
+        raise Conflict("you cannot deactivate yourself", code="own_account")
+    before = audit.snapshot(user, ("active",))
+    user.active = False
+    _end_sign_ins(session, user.id)
+    audit.record(session, actor.id, "user.deactivate", "user", user.id, before, {"active": False})
+    return user
+
+
+def reactivate_user(session: Session, actor: Actor | None, user_id: int) -> User:
+    user = _target(session, actor, user_id)
+    before = audit.snapshot(user, ("active",))
+    user.active = True
+    audit.record(session, actor.id, "user.reactivate", "user", user.id, before, {"active": True})
+    return user
+
+
+def reset_password(session: Session, actor: Actor | None, user_id: int,
+                   one_time_password: str | None = None) -> tuple[User, str]:
+    """An administrator gives a user a one-time password (made here unless given): every session and
+    token of the user ends, and at the next sign-in they must choose a new password."""
+    user = _target(session, actor, user_id)
+    one_time_password = one_time_password or secrets.token_urlsafe(12)
+    _check_new_password(one_time_password, "password")
+    user.password_hash = _hasher.hash(one_time_password)
+    user.must_change_password = True
+    _end_sign_ins(session, user.id)
+    session.execute(delete(SignInFailure).where(SignInFailure.email == user.email))  # a fresh start
+    audit.record(session, actor.id, "user.password_reset", "user", user.id, None, {"must_change_password": True})
+    return user, one_time_password
+
+
+def purge_sign_in_records(session: Session, now: dt.datetime | None = None) -> None:
+    """Delete expired tokens and sessions, and failures too old for any throttle to count."""
+    now = now or utcnow()
+    oldest: Backoff = max(PER_ACCOUNT, PER_ADDRESS, key=lambda rule: rule.window)
+    session.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+    session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+    session.execute(delete(SignInFailure).where(SignInFailure.at <= now - oldest.window))
 
 
 def signed_in(actor: Actor | None) -> Actor:

@@ -1,4 +1,5 @@
-"""Administrator pages: labs and users, listed and created."""
+"""Administrator pages: labs and users, listed and created; users deactivated, reactivated and
+given a one-time password."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -6,11 +7,12 @@ from flask_babel import gettext as _
 
 from labs.accounts.auth import current_user
 from labs.accounts.schemas import UserIn
-from labs.accounts.service import create_user, list_users, require_role
+from labs.accounts.service import (create_user, deactivate_user, list_users, reactivate_user, require_role,
+                                   reset_password)
 from labs.catalog.schemas import LabIn
 from labs.catalog.service import LAB_FIELDS, create_lab, list_labs
 from labs.db import get_session
-from labs.web.common import DomainError, commit_form, domain_error_page, read_form
+from labs.web.common import DomainError, commit_button, commit_form, domain_error_page, read_form
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 blp.register_error_handler(DomainError, domain_error_page)
@@ -63,3 +65,31 @@ def users():
     form = request.form if request.method == "POST" else {"role": "enterprise"}
     return render_template("admin/users.html", users=list_users(db, actor), form=form, errors=errors), \
         422 if errors else 200
+
+
+@blp.post("/users/<int:user_id>/deactivate")
+def deactivate(user_id):
+    actor = require_role(current_user(), "admin")
+    commit_button(lambda: deactivate_user(get_session(), actor, user_id),
+                  lambda user: _("%(email)s is deactivated; their sessions and tokens have ended.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+@blp.post("/users/<int:user_id>/reactivate")
+def reactivate(user_id):
+    actor = require_role(current_user(), "admin")
+    commit_button(lambda: reactivate_user(get_session(), actor, user_id),
+                  lambda user: _("%(email)s is active again.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+@blp.post("/users/<int:user_id>/password-reset")
+def password_reset(user_id):
+    """The one-time password is shown on this answer only (never flashed: the session cookie is
+    signed, not encrypted)."""
+    actor = require_role(current_user(), "admin")
+    db = get_session()
+    user, one_time_password = reset_password(db, actor, user_id)
+    db.commit()
+    return render_template("admin/users.html", users=list_users(db, actor), form={"role": "enterprise"},
+                           errors={}, reset=(user, one_time_password))

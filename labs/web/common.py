@@ -52,6 +52,20 @@ def _refuse_nul():
     return None
 
 
+# The pages a user whose password was reset may open before choosing a new one.
+PASSWORD_CHANGE_PAGES = {"web.change_password", "web.logout", "web.login", "static"}
+
+
+def _require_new_password():
+    """After an administrator's reset, every page sends its user to choose a new password first."""
+    if request.path.startswith("/api") or request.endpoint in PASSWORD_CHANGE_PAGES:
+        return None
+    user = current_user()
+    if user is not None and getattr(user, "must_change_password", False):
+        return redirect(url_for("web.change_password", next=request.full_path.rstrip("?")))
+    return None
+
+
 def home_url() -> str:
     """The front page: the lab catalog."""
     return url_for("bookings.catalog")
@@ -165,6 +179,7 @@ def lang_url(code: str) -> str:
 def init_app(app) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.before_request(_refuse_nul)
+    app.before_request(_require_new_password)
     app.jinja_env.filters["local"] = local
     app.jinja_env.globals.update(ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name,
                                  home_url=home_url)

@@ -183,6 +183,25 @@ def _lab_form(sc: Scene) -> dict:
             "bays": "1", "approval_mode": "manager", "opens": "08:30", "closes": "17:30", "weekdays": ["0", "1"]}
 
 
+def _spare_user(sc: Scene) -> int:
+    """A user to deactivate, reactivate or reset (no password anyone knows: made without hashing)."""
+    with sc.app.app_context(), session_scope(sc.app) as s:
+        user = User(email=f"spare{sc.seq()}@example.com", name="spare", password_hash="-", role="technician")
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+def _spare_token(sc: Scene, role: str) -> int:
+    """The id of another token of `role`'s user (the owner's for the anonymous caller), to revoke."""
+    from labs.accounts.models import ApiToken
+    from labs.accounts.service import issue_token
+    with sc.app.app_context(), session_scope(sc.app) as s:
+        issue_token(s, s.get(User, sc.ids.get(role, sc.ids["owner"])))
+        s.flush()
+        return s.scalars(select(ApiToken.id).order_by(ApiToken.id.desc())).first()
+
+
 # --- verification: an instrument of enterprise A, a rig in the lab, runs and a certificate ---------------
 
 OWNER_CODE = "91110000600037341L"  # enterprise A's (tests.conftest.CODES[0]): `owner` owns the instruments
@@ -371,6 +390,32 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("accounts.list_users", "GET", None): Case(lambda sc, r: ("/api/v1/users", None), ADMIN_ONLY),
     ("accounts.notifications", "GET", None): Case(lambda sc, r: ("/api/v1/notifications", None), SIGNED_IN),
     ("accounts.audit_log", "GET", None): Case(lambda sc, r: ("/api/v1/audit", None), ADMIN_ONLY),
+    ("accounts.revoke_token", "DELETE", None): Case(lambda sc, r: ("/api/v1/auth/token", None),
+                                                    expect(204, anonymous=401)),
+    ("accounts.list_tokens", "GET", None): Case(lambda sc, r: ("/api/v1/auth/tokens", None), SIGNED_IN),
+    ("accounts.revoke_token_by_id", "DELETE", None): Case(
+        lambda sc, r: (f"/api/v1/auth/tokens/{_spare_token(sc, r)}", None), expect(204, anonymous=401)),
+    # A wrong current password: every signed-in role may try, and is refused with 422.
+    ("accounts.change_password", "POST", None): Case(
+        lambda sc, r: ("/api/v1/me/password", {"current_password": "not it", "new_password": "a new passphrase"}),
+        expect(422, anonymous=401)),
+    ("accounts.deactivate_user", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/users/{_spare_user(sc)}/deactivate", None), ADMIN_ONLY),
+    ("accounts.reactivate_user", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/users/{_spare_user(sc)}/reactivate", None), ADMIN_ONLY),
+    ("accounts.reset_password", "POST", None): Case(
+        lambda sc, r: (f"/api/v1/users/{_spare_user(sc)}/password-reset", None), ADMIN_ONLY),
+    ("web.change_password", "GET", None): Case(lambda sc, r: ("/account/password", None), PAGE_SIGNED_IN),
+    ("web.change_password", "POST", None): Case(
+        lambda sc, r: ("/account/password", {"current_password": "not it", "new_password": "a new passphrase",
+                                             "confirm_password": "a new passphrase"}),
+        expect(422, anonymous=LOGIN)),
+    ("admin.deactivate", "POST", None): Case(
+        lambda sc, r: (f"/admin/users/{_spare_user(sc)}/deactivate", {}), expect(403, anonymous=LOGIN, admin=302)),
+    ("admin.reactivate", "POST", None): Case(
+        lambda sc, r: (f"/admin/users/{_spare_user(sc)}/reactivate", {}), expect(403, anonymous=LOGIN, admin=302)),
+    ("admin.password_reset", "POST", None): Case(
+        lambda sc, r: (f"/admin/users/{_spare_user(sc)}/password-reset", {}), PAGE_ADMIN),
     # Catalog.
     ("catalog.list_labs", "GET", None): Case(lambda sc, r: ("/api/v1/labs", None), PUBLIC),
     ("catalog.get_lab", "GET", None): Case(lambda sc, r: (f"/api/v1/labs/{sc.lab}", None), PUBLIC),
@@ -690,7 +735,10 @@ def scene(world, monkeypatch):
 
 def _call(scene: Scene, role: str, method: str, url: str, body: dict | None):
     if url.startswith(("/api/", "/calendar/", "/static/")):
-        return scene.world.client.open(url, method=method, json=body, headers=scene.headers[role])
+        r = scene.world.client.open(url, method=method, json=body, headers=scene.headers[role])
+        if (method, url) == ("DELETE", "/api/v1/auth/token") and role != "anonymous":
+            scene.headers[role] = scene.world.token(scene.emails[role])  # that one is revoked: the next rows need one
+        return r
     client = scene.page_client(role)
     if method == "GET":
         return client.get(url)

@@ -213,6 +213,22 @@ ROUTES = [
           pinned=lambda c: [("admin", "/admin/labs", {"code": "TZ1", "name": "EMC lab", "discipline": "EMC",
                                                       "timezone": "America", "opens": "08:30", "closes": "17:30",
                                                       "weekdays": ["0"]})]),
+    Route("GET", "web.change_password", lambda c: _one("/account/password"),
+          lambda c: {"next": _one("/bookings"), "lang": _one("en")}, ("enterprise",), ("anonymous",), examples=8,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "web.change_password", lambda c: _one("/account/password"),
+          lambda c: {"current_password": _one("correct horse battery"), "new_password": _one("a new passphrase"),
+                     "confirm_password": _one("a new passphrase"), "next": _one("/bookings")},
+          ("technician",), ("anonymous",), examples=30),
+    Route("POST", "admin.deactivate", lambda c: _ids(f"/admin/users/{c['manager_id']}/deactivate",
+                                                     f"/admin/users/{MAX_ID}/deactivate"),
+          lambda c: {}, ("admin",), ("manager", "anonymous"), examples=10, extra_keys=("next", "lang")),
+    Route("POST", "admin.reactivate", lambda c: _ids(f"/admin/users/{c['manager_id']}/reactivate",
+                                                     f"/admin/users/{MAX_ID}/reactivate"),
+          lambda c: {}, ("admin",), ("manager", "anonymous"), examples=10, extra_keys=("next", "lang")),
+    Route("POST", "admin.password_reset", lambda c: _ids(f"/admin/users/{c['manager_id']}/password-reset",
+                                                         f"/admin/users/{MAX_ID}/password-reset"),
+          lambda c: {}, ("admin",), ("manager", "anonymous"), examples=10, extra_keys=("next", "lang")),
     Route("GET", "admin.users", lambda c: _one("/admin/users"), lambda c: {"lang": _one("en")},
           ("admin",), ("manager",), examples=8, extra_keys=JUNK_QUERY),
     Route("POST", "admin.users", lambda c: _one("/admin/users"),
@@ -221,6 +237,11 @@ ROUTES = [
                      "enterprise_code": _one("91310000MA1FL8LQ21"), "enterprise_name": _one("Enterprise 1")},
           ("admin",), ("manager", "enterprise", "anonymous"), examples=50),
 ]
+
+
+# Signing in and out, and a refused password change, write their own records (sessions, the failures
+# the throttle counts, the audit log) whatever the answer, and nothing else.
+SIGN_IN_RECORDS = {"audit_log", "sign_in_failures", "user_sessions"}
 
 
 def _fast_hashes(monkeypatch):
@@ -383,7 +404,10 @@ def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, ro
         to_login = r.status_code == 302 and r.headers["Location"].startswith("/login")
         refused = r.status_code >= 400 or to_login or (
             r.status_code == 302 and route.method == "POST" and not any(c == "info" for c, _m in flashes))
-        if route.method == "GET" or refused or route.endpoint in ("web.login", "web.logout"):
+        if route.endpoint in ("web.login", "web.logout") or route.endpoint == "web.change_password" and refused:
+            # Every checked password is audited and a wrong one counted, refused or not.
+            assert set(changed) <= SIGN_IN_RECORDS, f"{said}: {changed} changed"
+        elif route.method == "GET" or refused:
             assert changed == [], f"{said}: refused, yet {changed} changed"
         elif changed:
             # Every write a page makes is audited: a change without its entry is half a record.
