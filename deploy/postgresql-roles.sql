@@ -17,6 +17,8 @@ GRANT CONNECT ON DATABASE labs TO labs_web;
 --       GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO labs_web;
 --   ALTER DEFAULT PRIVILEGES FOR ROLE labs_owner IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO labs_web;
 --   REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM labs_web;
---   REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, readings, verification_results, certificates FROM labs_web;
---   GRANT SELECT, INSERT ON audit_log, readings, verification_results, certificates TO labs_web;
+--   REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, readings, verification_results, certificates,
+--     spotcheck_published_results FROM labs_web;
+--   GRANT SELECT, INSERT ON audit_log, readings, verification_results, certificates,
+--     spotcheck_published_results TO labs_web;
 -- Triggers (migrations 0004, 0006) refuse UPDATE and DELETE on those four tables to every role.

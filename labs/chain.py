@@ -34,6 +34,11 @@ class Chained:
             _CHAINED.append(cls)
 
 
+def chained_tables() -> tuple[str, ...]:
+    """The names of the chained tables of the models imported so far."""
+    return tuple(cls.__tablename__ for cls in _CHAINED)
+
+
 def _plain(value):
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat()

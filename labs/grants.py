@@ -13,8 +13,12 @@ import re
 
 from sqlalchemy.engine import Engine
 
-# Rows that are never changed or removed once written.
-APPEND_ONLY = ("audit_log", "readings", "verification_results", "certificates")
+import labs.models  # noqa: F401  (every table, so every chained one is known)
+from labs import chain
+
+# Rows that are never changed or removed once written: the audit log and every hash-chained table
+# (readings, verification results, certificates, published spot-check results).
+APPEND_ONLY = ("audit_log", *chain.chained_tables())
 _ROLE = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 
 
