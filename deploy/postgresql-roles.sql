@@ -21,4 +21,4 @@ GRANT CONNECT ON DATABASE labs TO labs_web;
 --     spotcheck_published_results FROM labs_web;
 --   GRANT SELECT, INSERT ON audit_log, readings, verification_results, certificates,
 --     spotcheck_published_results TO labs_web;
--- Triggers (migrations 0004, 0006) refuse UPDATE and DELETE on those four tables to every role.
+-- Triggers (migrations 0004, 0006, 0008) refuse UPDATE and DELETE on those tables to every role.
