@@ -134,15 +134,18 @@ def _holding_conflict(session: Session, lab: Lab, enterprise_id: int, start: dt.
     duplicate), or more hours in a week than the lab allows one enterprise."""
     tz = ZoneInfo(lab.timezone)
     week_start, week_end = domain.local_week(start, tz)
-    held = [(row.id, row.starts_at, row.ends_at) for row in session.execute(
-        select(Booking.id, Booking.starts_at, Booking.ends_at).where(
-            Booking.enterprise_id == enterprise_id, Booking.lab_id == lab.id, Booking.status.in_(domain.ACTIVE),
-            Booking.starts_at < week_end, Booking.starts_at > week_start - domain.MAX_BOOKING_LENGTH,
-            Booking.ends_at > week_start))]
+    rows = session.execute(select(Booking.id, Booking.bay, Booking.starts_at, Booking.ends_at).where(
+        Booking.enterprise_id == enterprise_id, Booking.lab_id == lab.id, Booking.status.in_(domain.ACTIVE),
+        Booking.starts_at < week_end, Booking.starts_at > week_start - domain.MAX_BOOKING_LENGTH,
+        Booking.ends_at > week_start)).all()
+    held = [(row.id, row.starts_at, row.ends_at) for row in rows]
     duplicate = domain.duplicate_of(held, start, end)
     if duplicate is not None:
+        bay = next(row.bay for row in rows if row.id == duplicate)
+        # Like any 409 for a slot, it names the slot in the way: here the enterprise's own.
         return Conflict(f"a duplicate: your enterprise already holds booking #{duplicate} in lab {lab.code} "
-                        f"for this slot", code="duplicate_booking")
+                        f"for this slot", code="duplicate_booking",
+                        conflicts=[{"bay": bay, "starts_at": start.isoformat(), "ends_at": end.isoformat()}])
     problem = domain.weekly_hours_problem(lab.max_weekly_hours_per_enterprise,
                                           [(b_start, b_end) for _id, b_start, b_end in held], start, end, tz)
     return Conflict(problem, code="weekly_hours_limit") if problem else None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking import domain
-from tests.booking.support import UTC, working_wednesdays
+from tests.booking.support import UTC, instant, working_wednesdays
 from tests.conftest import booking_body
 from tests.web.conftest import csrf_token, signed_in
 
@@ -200,6 +200,7 @@ def test_the_same_request_twice_is_refused_as_a_duplicate_with_409(world):
     again = world.client.post("/api/v1/bookings", json=body, headers=alice_h)
     assert again.status_code == 409, again.json
     assert again.json["code"] == "duplicate_booking" and f"#{first.json['id']}" in again.json["detail"]
+    assert [instant(c["starts_at"]) for c in again.json["conflicts"]] == [instant(body["starts_at"])]
     assert world.client.post("/api/v1/bookings", json=body, headers=world.token(bob)).status_code == 201
     # Once cancelled, the slot may be asked for again.
     assert world.client.post(f"/api/v1/bookings/{first.json['id']}/cancel", json={}, headers=alice_h).status_code == 200
