@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+import psycopg
 from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labs import audit
@@ -333,6 +335,10 @@ class _Entities(_Importer):
         self.regions = set(self.session.scalars(select(Region.code)))
         _end_read(self.session)
         seen: dict[str, int] = {}
+        # The codes already registered, looked up while the table is as the planner knows it: once
+        # this import has written rows into it, the planner's statistics no longer match.
+        self.existing: set[str] = set()
+        chunk: list[str] = []
         for line, row in reader.rows():
             self.result.rows += 1
             problems: list[Rejection] = []
@@ -342,9 +348,18 @@ class _Entities(_Importer):
                 first = seen.setdefault(code, line)
                 if first != line:
                     problems.append(Rejection(line, "duplicate_in_file", "credit_code", code, str(first)))
-            self._problems(problems)
-            if self.result.rows % CHUNK_ROWS == 0:
+            if not self._problems(problems):
+                chunk.append(code)
+            if len(chunk) == CHUNK_ROWS:
+                self._look_up(chunk)
                 progress()
+                chunk = []
+        self._look_up(chunk)
+
+    def _look_up(self, codes: list[str]) -> None:
+        if codes and not self.result.rejected:
+            self.existing.update(_entity_ids(self.session, codes))
+            _end_read(self.session)
 
     def write(self, reader: _Reader, progress: Callable[[], None]) -> None:
         chunk = []
@@ -356,9 +371,12 @@ class _Entities(_Importer):
                 progress()
                 chunk = []
         self._write(chunk)
+        if self.session.get_bind().dialect.name == "postgresql" and self.result.added >= CHUNK_ROWS:
+            # Statistics for the queries that follow (the draw's scope), without waiting for autovacuum.
+            self.session.execute(text("ANALYZE registry_entities"))
 
     def _write(self, chunk: list[tuple]) -> None:
-        existing = _entity_ids(self.session, [row[0] for row in chunk])
+        existing = self.existing  # a code registered since then breaks the unique key: refused as "changed"
         new = [row for row in chunk if row[0] not in existing]
         changed = [{"code": row[0], "name": row[1], "kind": row[2], "region": row[3], "risk": row[4]}
                    for row in chunk if row[0] in existing]
@@ -531,7 +549,14 @@ def import_registry(session: Session, actor: Actor | None, kind: str, open_file:
             nonlocal written
             written = min(rows, written + CHUNK_ROWS)
             report("writing", written, reader.bytes_read())
-        importer.write(reader, writing)
+        try:
+            importer.write(reader, writing)
+        except (IntegrityError, psycopg.IntegrityError) as exc:  # COPY raises psycopg's own
+            # Someone registered the same entity or instrument since the rows were checked.
+            session.rollback()
+            result.rejected += 1
+            _reject(result, Rejection(0, "changed", detail=str(getattr(exc, "orig", exc)).splitlines()[0][:200]))
+            raise ImportRefused(result) from None
     audit.record(session, actor_id, f"registry.import_{kind}", "registry", 0, None,
                  {"rows": result.rows, "added": result.added, "updated": result.updated})
     return result
@@ -575,17 +600,15 @@ def run_queued_imports(session: Session) -> int:
     by one scheduler only. Returns how many were run."""
     engine = session.get_bind()
     now = utcnow()
-    waiting = list(session.scalars(select(RegistryImport.id).where(or_(
-        RegistryImport.state == "queued",
-        (RegistryImport.state == "running") & (RegistryImport.heartbeat_at < now - STALE_AFTER)))
-        .order_by(RegistryImport.id)))
+    # A running job whose importer died (its transaction rolled back with it) is taken again.
+    takeable = or_(RegistryImport.state == "queued",
+                   (RegistryImport.state == "running") & (RegistryImport.heartbeat_at < now - STALE_AFTER))
+    waiting = list(session.scalars(select(RegistryImport.id).where(takeable).order_by(RegistryImport.id)))
     session.commit()
     ran = 0
     for job_id in waiting:
-        claimed = session.execute(update(RegistryImport).where(
-            RegistryImport.id == job_id, or_(RegistryImport.state == "queued",
-                                             RegistryImport.heartbeat_at < now - STALE_AFTER))
-            .values(state="running", phase="validating", heartbeat_at=utcnow()))
+        claimed = session.execute(update(RegistryImport).where(RegistryImport.id == job_id, takeable)
+                                  .values(state="running", phase="validating", heartbeat_at=utcnow()))
         session.commit()
         if claimed.rowcount == 1:
             run_import(engine, job_id)

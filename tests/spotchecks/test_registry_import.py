@@ -211,3 +211,21 @@ def test_cli_lists_every_bad_row_and_exits_1_then_imports_a_good_file(registry_a
     assert done.returncode == 0, done.stderr
     assert "1 rows imported, 1 added, 0 updated" in done.stdout
     assert list(entities(registry_app)) == [a]
+
+
+def test_an_entity_registered_between_the_check_and_the_write_refuses_the_file_whole(registry_app):
+    app = registry_app
+    a, b = code("91320100", 81), code("91320100", 82)
+    data = f"{HEADER}\n{a},甲,fuel_station,320100,low,\n{b},乙,fuel_station,320100,low,\n".encode()
+
+    def meanwhile(phase, rows, _read):
+        if phase == "writing" and rows == 0:  # checked, not yet written: another import registers b
+            with session_scope(app) as other:
+                other.add(RegistryEntity(credit_code=b, name="别处", kind="fuel_station", region="320100",
+                                         risk_level="low", affiliation=""))
+
+    with pytest.raises(ImportRefused) as refused:
+        with app.app_context(), session_scope(app) as s:
+            import_registry(s, SYSTEM, "entities", lambda: io.BytesIO(data), meanwhile)
+    assert [r.reason for r in refused.value.result.rejections] == ["changed"]
+    assert entities(app) == {b: ("别处", "fuel_station", "320100", "low", "")}

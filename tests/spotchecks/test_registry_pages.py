@@ -3,6 +3,7 @@ CSRF token, follows the import's progress to its counts, or to the table of ever
 roles are refused. The import itself is `labs scheduler`'s job, run here in process."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -11,6 +12,7 @@ from stdnum.cn.uscc import calc_check_digit
 
 from labs.db import session_scope
 from labs.spotchecks.models import RegistryEntity
+from labs.spotchecks import registry
 from labs.spotchecks.registry import run_queued_imports, sync_regions
 from tests.web.conftest import csrf_token, signed_in
 
@@ -47,7 +49,7 @@ def entity_count(app) -> int:
         return s.scalar(select(func.count()).select_from(RegistryEntity))
 
 
-def test_upload_shows_progress_then_the_counts(app, admin):
+def test_upload_shows_progress_then_the_counts(app, admin, monkeypatch):
     text = f"\ufeff{HEADER}\n{code(1)},南京一号加油站,fuel_station,320115,high,\n{code(2, 'N2320100')},某村,power_supplier,320100,low,\n"
     r = upload(admin, text.encode("utf-8"))
     assert r.status_code == 303, r.get_data(as_text=True)
@@ -66,6 +68,8 @@ def test_upload_shows_progress_then_the_counts(app, admin):
     assert 'id="import-done"' in page and 'id="report"' not in page
     assert entity_count(app) == 2
     assert run_importer(app) == 0  # nothing is imported twice
+    monkeypatch.setattr(registry, "STALE_AFTER", dt.timedelta(0))  # not even long after
+    assert run_importer(app) == 0 and admin.get(status_url).json["state"] == "done"
     # The list of recent imports links to it.
     assert page_url.split("localhost")[-1] in admin.get(PAGE).get_data(as_text=True)
 
@@ -122,3 +126,15 @@ def test_inspectors_upload_and_anonymous_callers_are_sent_to_log_in(app, world):
     assert signed_in(app, email).get(PAGE).status_code == 200
     r = app.test_client().get(PAGE)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_an_import_whose_importer_died_is_taken_again(app, admin):
+    from labs.db import utcnow
+    from labs.spotchecks.models import RegistryImport
+    r = upload(admin, f"{HEADER}\n{code(81)},加油站,fuel_station,320100,low,\n".encode())
+    import_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    with session_scope(app) as s:  # claimed by an importer that stopped half an hour ago
+        job = s.get(RegistryImport, import_id)
+        job.state, job.heartbeat_at = "running", utcnow() - dt.timedelta(minutes=30)
+    assert run_importer(app) == 1
+    assert admin.get(r.headers["Location"] + "/status.json").json["added"] == 1
