@@ -8,7 +8,8 @@ no handler should see, and the headers every response carries.
   reach the service at. Every absolute URL the service writes (calendar feed addresses, a
   certificate's QR code) is on it, whatever Host header a request carries.
 - `LABS_SECURE_COOKIES` (1 behind TLS): the session cookie is sent over HTTPS only.
-- Bodies above MAX_BODY_BYTES are refused with 413 before they are read.
+- Bodies above MAX_BODY_BYTES are refused with 413 before they are read. A view that takes an
+  upload sets its own limit (`request.max_content_length = ...`) before it reads the body.
 """
 from __future__ import annotations
 
@@ -149,7 +150,9 @@ def _headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    signed_in = "user_id" in session or "Authorization" in request.headers
+    # Signed in: the page was rendered for a user (labs.accounts.auth.current_user keeps them in g),
+    # or the request carries a signed-in session or a bearer token.
+    signed_in = g.get("actor") is not None or "user_id" in session or "Authorization" in request.headers
     if signed_in or request.path.startswith("/calendar/"):
         # A signed-in page or a feed (its address is its key) is no one else's: never stored.
         headers["Cache-Control"] = "no-store"
