@@ -25,8 +25,8 @@ from labs.db import utcnow
 from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from labs.notify import notify_enterprise
 from labs.spotchecks import domain
-from labs.spotchecks.models import (CreditExport, Nomination, PublishedResult, RegistryEntity, RegistryInspector,
-                                    RegistryInstrument, Task, TaskInstrument)
+from labs.spotchecks.models import (CreditExport, Nomination, Plan, PublishedResult, RegistryEntity,
+                                    RegistryInspector, RegistryInstrument, Task, TaskInstrument)
 from labs.spotchecks.service import _inspector_pool, get_plan
 from labs.verification import service as verification
 from labs.verification.models import Result, Verification, VerifiedInstrument
@@ -352,3 +352,95 @@ def export_week(session: Session, directory: str, today: dt.date | None = None) 
     json_path.write_text(json.dumps({"week": label, "results": records}, ensure_ascii=False, indent=1),
                          encoding="utf-8")
     return export
+
+
+# --- what the pages read --------------------------------------------------------------------------
+
+NOMINABLE_KINDS = ("fuel_dispenser", "electricity_meter")
+PUBLIC_PAGE_ROWS = 500  # plans with their published results, newest first
+
+
+def public_overview(session: Session, limit: int = PUBLIC_PAGE_ROWS) -> list[tuple[Plan, list[PublishedResult]]]:
+    """The public results page in one query: every plan, newest first, with its published results
+    (their content holds the entity, instruments, verdicts, errors and dates, so nothing else is read)."""
+    rows = session.execute(select(Plan, PublishedResult).outerjoin(PublishedResult, PublishedResult.plan_id == Plan.id)
+                           .order_by(Plan.id.desc(), PublishedResult.id.desc()).limit(limit))
+    plans: dict[int, tuple[Plan, list[PublishedResult]]] = {}
+    for plan, result in rows:
+        entry = plans.setdefault(plan.id, (plan, []))
+        if result is not None:
+            entry[1].append(result)
+    return list(plans.values())
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def nominable_instruments(session: Session, query: str, limit: int = 20) -> list[tuple[RegistryEntity, list]]:
+    """你点我查's search (no login): registry entities whose name holds `query` or whose credit code
+    starts with it, with the instruments the public may nominate (dispensers' nozzles, meters)."""
+    query = query.strip()
+    if not query:
+        return []
+    matches = RegistryEntity.name.like(_like(query), escape="\\")
+    if query.isalnum() and query.isascii():  # a credit code, or its beginning
+        matches |= RegistryEntity.credit_code.like(query.upper() + "%")
+    entities = list(session.scalars(
+        select(RegistryEntity).where(matches).order_by(RegistryEntity.name, RegistryEntity.id).limit(limit)))
+    instruments: dict[int, list] = {e.id: [] for e in entities}
+    if entities:
+        for instrument in session.scalars(select(RegistryInstrument).where(
+                RegistryInstrument.entity_id.in_(list(instruments)), RegistryInstrument.kind.in_(NOMINABLE_KINDS))
+                .order_by(RegistryInstrument.serial_number)):
+            instruments[instrument.entity_id].append(instrument)
+    return [(e, instruments[e.id]) for e in entities if instruments[e.id]]
+
+
+def review_page(session: Session, actor: Actor | None, task_instrument_id: int) -> dict:
+    """The review page of a task's instrument: the review sheet, the instrument's finished runs that
+    may be attached, and who concluded and countersigned."""
+    sheet = review_sheet(session, actor, task_instrument_id)
+    ti = get_task_instrument(session, task_instrument_id)
+    registry_instrument, entity = ti.instrument, ti.task.entity
+    runs = list(session.scalars(
+        select(Verification).join(VerifiedInstrument, Verification.instrument_id == VerifiedInstrument.id)
+        .join(Enterprise, VerifiedInstrument.enterprise_id == Enterprise.id)
+        .where(VerifiedInstrument.kind == registry_instrument.kind,
+               VerifiedInstrument.serial_number == registry_instrument.serial_number,
+               Enterprise.credit_code == entity.credit_code, Verification.state == "done")
+        .order_by(Verification.id.desc())))
+    inspector_names = dict(session.execute(select(RegistryInspector.id, RegistryInspector.name).where(
+        RegistryInspector.id.in_(ti.task.inspector_ids))).all())
+    return {"sheet": sheet, "task_instrument": ti, "task": ti.task, "runs": runs,
+            "inspectors": [inspector_names.get(i, f"#{i}") for i in ti.task.inspector_ids]}
+
+
+def list_exports(session: Session, actor: Actor | None) -> list[CreditExport]:
+    require_role(actor, "admin")
+    return list(session.scalars(select(CreditExport).order_by(CreditExport.id.desc())))
+
+
+def export_file(session: Session, actor: Actor | None, export_id: int, fmt: str) -> Path:
+    """The CSV or JSON file of a week's export, for an administrator to download."""
+    require_role(actor, "admin")
+    export = session.get(CreditExport, export_id)
+    if export is None:
+        raise NotFound(f"no export {export_id}")
+    path = Path(export.csv_path if fmt == "csv" else export.json_path)
+    if not path.is_file():
+        raise NotFound(f"the file of {export.week} is no longer at {path}")
+    return path
+
+
+def plan_page(session: Session, actor: Actor | None, plan_id: int) -> dict:
+    """An organiser's page of a plan: the plan and its witnesses, its tasks with their instruments
+    once drawn, the registry inspectors' names, and the most nominated instruments not taken yet."""
+    require_role(actor, *REVIEWERS)
+    plan = get_plan(session, plan_id)
+    tasks = list_tasks(session, actor, plan_id) if plan.state == "drawn" else []
+    ids = {i for task in tasks for i in task.inspector_ids}
+    names = dict(session.execute(select(RegistryInspector.id, RegistryInspector.name)
+                                 .where(RegistryInspector.id.in_(ids))).all()) if ids else {}
+    nominated = [n for n in nomination_counts(session) if n["plan_id"] is None and n["kind"] == plan.instrument_kind]
+    return {"plan": plan, "tasks": tasks, "inspector_names": names, "nominated": nominated[:10]}
