@@ -1,13 +1,17 @@
 """/api/v1/spotchecks: plans, witnesses, the freeze, the reveals, the draw and its public record."""
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, current_app, request
+from sqlalchemy import func, select
 
 from labs.accounts.auth import current_user
 from labs.api import Blueprint
 from labs.db import get_session
 from labs.errors import Conflict
 from labs.spotchecks import results, schemas, service
+from labs.spotchecks.models import PublishedResult
 
 blp = Blueprint("spotcheck", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
 BEARER = [{"bearerAuth": []}]
@@ -198,6 +202,32 @@ def nomination_counts():
     return results.nomination_counts(get_session())
 
 
+RESULTS_CACHE = "labs.spotcheck_results"  # app.extensions key: {(newest id, query): (JSON body, ETag)}
+RESULTS_CACHE_ENTRIES = 64
+
+
+def _results_answer(db, query: dict) -> tuple[bytes, str]:
+    """The serialised answer and its ETag, cached in the worker per newest published row id.
+
+    Published results are append-only (chained; UPDATE and DELETE are refused), and appends are
+    serialised with their commit (chain.append's lock), so a row id becomes visible only after every
+    smaller one: the newest id names the whole published set, and one `SELECT max(id)` a request
+    tells whether the cached answer still holds. A publication changes the id, so the next request
+    builds the answer afresh; entries of an older id are dropped then."""
+    newest = db.scalar(select(func.max(PublishedResult.id))) or 0
+    cache = current_app.extensions.setdefault(RESULTS_CACHE, {})
+    key = (newest, tuple(sorted(query.items())))
+    answer = cache.get(key)
+    if answer is None:
+        dumped = schemas.PublishedOut(many=True).dump(results.published_results(db, **query))
+        body = current_app.json.dumps(dumped).encode()
+        answer = (body, hashlib.sha1(body).hexdigest())
+        kept = {k: v for k, v in list(cache.items()) if k[0] == newest} if len(cache) < RESULTS_CACHE_ENTRIES else {}
+        kept[key] = answer
+        current_app.extensions[RESULTS_CACHE] = kept  # swapped whole: other threads read either dict
+    return answer
+
+
 @blp.route("/results", methods=["GET"])
 @blp.etag
 @blp.arguments(schemas.ResultsQuery, location="query")
@@ -205,4 +235,6 @@ def nomination_counts():
 def published_results(query):
     """Published results (no login): entities, instruments checked, verdicts, measured errors, dates.
     Cacheable: an ETag, and a conditional request that matches answers 304."""
-    return results.published_results(get_session(), **query), 200, {"Cache-Control": "public, max-age=60"}
+    body, etag = _results_answer(get_session(), query)
+    blp.set_etag(etag)  # answers 304 here when the request's If-None-Match holds it
+    return Response(body, mimetype=current_app.json.mimetype), 200, {"Cache-Control": "public, max-age=60"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from labs import audit
@@ -163,6 +163,34 @@ def _inspector_pool(session: Session, plan: Plan) -> list[domain.Inspector]:
             if plan.instrument_kind in (i.qualifications or ())]
 
 
+DRAWN_CHUNK = 2000  # credit codes (entity ids) per IN list
+
+
+def _drawn_registry(session: Session, instrument_kind: str, codes: list[str]
+                    ) -> tuple[dict[str, tuple[int, str, str]], dict[int, dict[str, int]]]:
+    """The drawn entities (credit code -> id, name, affiliation) and their instruments of the plan's
+    kind (entity id -> serial -> instrument id), read in a few set-based queries."""
+    entities: dict[str, tuple[int, str, str]] = {}
+    for start in range(0, len(codes), DRAWN_CHUNK):
+        for entity_id, code, name, affiliation in session.execute(
+                select(RegistryEntity.id, RegistryEntity.credit_code, RegistryEntity.name, RegistryEntity.affiliation)
+                .where(RegistryEntity.credit_code.in_(codes[start:start + DRAWN_CHUNK]))):
+            entities[code] = (entity_id, name, affiliation)
+    missing = [code for code in codes if code not in entities]
+    if missing:
+        raise Conflict(f"{len(missing)} entities of the frozen scope are no longer in the registry "
+                       f"(for example {missing[0]})")
+    ids = [entity_id for entity_id, _, _ in entities.values()]
+    serials_of: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), DRAWN_CHUNK):
+        for instrument_id, entity_id, serial in session.execute(
+                select(RegistryInstrument.id, RegistryInstrument.entity_id, RegistryInstrument.serial_number)
+                .where(RegistryInstrument.entity_id.in_(ids[start:start + DRAWN_CHUNK]),
+                       RegistryInstrument.kind == instrument_kind)):
+            serials_of.setdefault(entity_id, {})[serial] = instrument_id
+    return entities, serials_of
+
+
 def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     """Form the seed from the reveals, draw entities, instruments and inspectors, and make the tasks.
     Everything a re-run needs is kept in the plan's selection (the candidates of each step)."""
@@ -177,25 +205,34 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     shares = {level: Decimal(share) for level, share in plan.shares.items()}
     drawn = domain.draw_entities(seed, plan.snapshot, shares)
     pool = _inspector_pool(session, plan)
-    tasks = []
+    entities, serials_of = _drawn_registry(session, plan.instrument_kind,
+                                           [code for codes in drawn.values() for code in codes])
+    tasks, rows, chosen_instruments = [], [], []
     for level, codes in drawn.items():
         for code in codes:
-            entity = session.scalar(select(RegistryEntity).where(RegistryEntity.credit_code == code))
-            instruments = {i.serial_number: i.id for i in session.scalars(select(RegistryInstrument).where(
-                RegistryInstrument.entity_id == entity.id, RegistryInstrument.kind == plan.instrument_kind))}
+            entity_id, name, affiliation = entities[code]
+            instruments = serials_of.get(entity_id, {})
             serials = domain.draw_instruments(seed, code, list(instruments), plan.instruments_per_entity)
             try:
-                inspectors = domain.draw_inspectors(seed, code, pool, plan.inspectors_per_task, entity.affiliation)
+                inspectors = domain.draw_inspectors(seed, code, pool, plan.inspectors_per_task, affiliation)
             except domain.DrawRefused as exc:
                 raise Conflict(str(exc)) from None
-            session.add(Task(plan_id=plan.id, entity_id=entity.id, origin="drawn", inspector_ids=inspectors.chosen,
-                             instruments=[TaskInstrument(instrument_id=instruments[s]) for s in serials]))
-            tasks.append({"risk_level": level, "credit_code": code, "name": entity.name,
+            rows.append({"plan_id": plan.id, "entity_id": entity_id, "origin": "drawn",
+                         "inspector_ids": inspectors.chosen})
+            chosen_instruments.append([instruments[s] for s in serials])
+            tasks.append({"risk_level": level, "credit_code": code, "name": name,
                           "candidate_serials": sorted(instruments), "instruments": serials,
-                          "inspector_pool": [{"id": i.id, "recused": domain.recusal(i, code, entity.affiliation)}
+                          "inspector_pool": [{"id": i.id, "recused": domain.recusal(i, code, affiliation)}
                                              for i in pool],
                           "inspectors": inspectors.chosen,
                           "skipped": [{"id": i, "why": why} for i, why in inspectors.skipped]})
+    # The tasks and their instruments in two set-based statements (ids returned in the rows' order).
+    if rows:
+        task_ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).all()
+        task_instruments = [{"task_id": task_id, "instrument_id": instrument_id}
+                            for task_id, ids in zip(task_ids, chosen_instruments) for instrument_id in ids]
+        if task_instruments:
+            session.execute(insert(TaskInstrument), task_instruments)
     plan.seed, plan.selection = seed, {"entities": drawn, "tasks": tasks}
     plan.state, plan.drawn_at = "drawn", utcnow()
     audit.record(session, actor.id, "plan.draw", "spotcheck_plan", plan.id, None,

@@ -1,0 +1,80 @@
+"""The public results' cache: a worker keeps the serialised answer per newest published row, so a
+flood of requests costs one small query each; a new publication is never answered with the old set."""
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+from sqlalchemy import select
+
+from labs import chain
+from labs.db import session_scope, utcnow
+from labs.spotchecks.models import Plan, PublishedResult, RegistryEntity, Task
+from tests.conftest import running_server
+
+URL = "/api/v1/spotchecks/results"
+
+
+def _plan(app, name: str = "round") -> int:
+    with session_scope(app) as session:
+        plan = Plan(name=name, instrument_kind="fuel_dispenser", regions=["320100"], entity_kinds=["fuel station"],
+                    shares={"high": "1"}, draw_date=dt.date.today(), state="drawn")
+        session.add(plan)
+        session.flush()
+        return plan.id
+
+
+def _publish(app, plan_id: int, n: int, verdict: str = "pass") -> int:
+    """Entity n's task in the plan, concluded and published (appended to the chain, committed)."""
+    with session_scope(app) as session:
+        entity = session.scalars(select(RegistryEntity).order_by(RegistryEntity.id)).all()[n]
+        task = Task(plan_id=plan_id, entity_id=entity.id, origin="drawn", inspector_ids=[1, 2],
+                    concluded_on=dt.date.today())
+        session.add(task)
+        session.flush()
+        row = chain.append(session, PublishedResult(
+            task_id=task.id, plan_id=plan_id, published_on=dt.date.today(), at=utcnow(),
+            content={"entity": {"credit_code": entity.credit_code, "name": entity.name}, "verdict": verdict}))
+        return row.id
+
+
+def test_a_publication_is_served_at_once_and_a_conditional_request_sees_it(app, registry, client):
+    plan = _plan(app)
+    assert client.get(URL).json == []
+    first = _publish(app, plan, 0)
+    answer = client.get(URL)
+    assert [r["id"] for r in answer.json] == [first]
+    assert answer.headers["Cache-Control"] == "public, max-age=60"
+    etag = answer.headers["ETag"]
+    assert client.get(URL, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(URL, headers={"If-None-Match": etag}).data == b""
+
+    second = _publish(app, plan, 1, "fail")  # committed by another session, as another worker would
+    fresh = client.get(URL, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and [r["id"] for r in fresh.json] == [second, first]
+    assert fresh.json[0]["content"]["verdict"] == "fail" and fresh.headers["ETag"] != etag
+    assert client.get(URL, headers={"If-None-Match": fresh.headers["ETag"]}).status_code == 304
+
+
+def test_each_query_has_its_own_answer_and_follows_publications(app, registry, client):
+    one, two = _plan(app, "one"), _plan(app, "two")
+    a = _publish(app, one, 0)
+    assert [r["id"] for r in client.get(f"{URL}?plan_id={one}").json] == [a]
+    assert client.get(f"{URL}?plan_id={two}").json == []
+    b = _publish(app, two, 1)
+    assert [r["id"] for r in client.get(f"{URL}?plan_id={two}").json] == [b]
+    assert [r["id"] for r in client.get(f"{URL}?plan_id={one}").json] == [a]
+    assert [r["id"] for r in client.get(URL).json] == [b, a]
+    assert client.get(f"{URL}?plan_id=x").status_code == 422
+
+
+def test_every_worker_of_the_real_server_serves_a_new_publication(app, registry, database_url, tmp_path):
+    plan = _plan(app)
+    first = _publish(app, plan, 0)
+    with running_server(database_url, tmp_path, workers=2) as base, requests.Session() as http:
+        for _ in range(20):  # warm both workers' caches (new connections spread over the workers)
+            assert [r["id"] for r in requests.get(base + URL, timeout=10).json()] == [first]
+        second = _publish(app, plan, 1)
+        for _ in range(20):
+            assert [r["id"] for r in requests.get(base + URL, timeout=10).json()] == [second, first]
+        assert http.get(base + URL, timeout=10).status_code == 200
