@@ -287,6 +287,43 @@ def _insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: l
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
+class _BulkInsert:
+    """Rows added one at a time, inserted in bulk in the session's transaction: through one COPY
+    on PostgreSQL (until paused for other statements), in batches of executemany on SQLite."""
+
+    def __init__(self, session: Session, table: str, columns: tuple[str, ...]):
+        self.session, self.table, self.columns = session, table, columns
+        self.copy_context = self.copy = None
+        self.batch: list[tuple] = []
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+
+    def add(self, row: tuple) -> None:
+        if not self.postgresql:
+            self.batch.append(row)
+            if len(self.batch) == CHUNK_ROWS:
+                self.pause()
+            return
+        if self.copy is None:
+            self.cursor = self.session.connection().connection.driver_connection.cursor()
+            self.copy_context = self.cursor.copy(f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN")
+            self.copy = self.copy_context.__enter__()
+        self.copy.write_row(row)
+
+    def pause(self) -> None:
+        """Send what was added, so the session may run other statements."""
+        if self.copy is not None:
+            context, self.copy_context, self.copy = self.copy_context, None, None
+            try:
+                context.__exit__(None, None, None)
+            finally:
+                self.cursor.close()
+        if self.batch:
+            _insert_rows(self.session, self.table, self.columns, self.batch)
+            self.batch = []
+
+    close = pause
+
+
 def _end_read(session: Session) -> None:
     """Validation only reads: end its transaction, so on SQLite (whose every transaction takes the
     write lock) the job's progress can be written in between."""
@@ -362,31 +399,40 @@ class _Entities(_Importer):
             _end_read(self.session)
 
     def write(self, reader: _Reader, progress: Callable[[], None]) -> None:
-        chunk = []
+        # New entities go into one bulk insert (one COPY stream on PostgreSQL, so the server stores
+        # rows while the next ones are read); registered ones are updated in batches, the COPY
+        # paused meanwhile. A code registered since the check breaks the unique key: "changed".
+        inserter = _BulkInsert(self.session, "registry_entities", self.COLUMNS)
+        changed: list[dict] = []
+        done = 0
         for line, row in reader.rows():
             index = reader.index  # read with the header row
-            chunk.append((row[index["credit_code"]].strip().upper(), *self._row(line, row, index, None)))
-            if len(chunk) == CHUNK_ROWS:
-                self._write(chunk)
+            values = (row[index["credit_code"]].strip().upper(), *self._row(line, row, index, None))
+            if values[0] in self.existing:
+                changed.append({"code": values[0], "name": values[1], "kind": values[2], "region": values[3],
+                                "risk": values[4]})
+                if len(changed) == CHUNK_ROWS:
+                    inserter.pause()
+                    self._update(changed)
+                    changed = []
+            else:
+                inserter.add(values)
+                self.result.added += 1
+            done += 1
+            if done % CHUNK_ROWS == 0:
                 progress()
-                chunk = []
-        self._write(chunk)
+        inserter.close()
+        self._update(changed)
         if self.session.get_bind().dialect.name == "postgresql" and self.result.added >= CHUNK_ROWS:
             # Statistics for the queries that follow (the draw's scope), without waiting for autovacuum.
             self.session.execute(text("ANALYZE registry_entities"))
 
-    def _write(self, chunk: list[tuple]) -> None:
-        existing = self.existing  # a code registered since then breaks the unique key: refused as "changed"
-        new = [row for row in chunk if row[0] not in existing]
-        changed = [{"code": row[0], "name": row[1], "kind": row[2], "region": row[3], "risk": row[4]}
-                   for row in chunk if row[0] in existing]
-        _insert_rows(self.session, "registry_entities", self.COLUMNS, new)
+    def _update(self, changed: list[dict]) -> None:
         if changed:
             self.session.execute(text(
                 "UPDATE registry_entities SET name = :name, kind = :kind, region = :region, risk_level = :risk "
                 "WHERE credit_code = :code"), changed)
-        self.result.added += len(new)
-        self.result.updated += len(changed)
+            self.result.updated += len(changed)
 
 
 class _Instruments(_Importer):
@@ -574,7 +620,9 @@ def queue_import(session: Session, actor: Actor | None, kind: str, filename: str
         errors["file"] = ["the file is empty"]
     if errors:
         raise Invalid("the upload is refused", errors)
-    job = RegistryImport(kind=kind, filename=(filename or "upload.csv")[:200], content=content,
+    # Only shown back: kept printable (PostgreSQL refuses a NUL in text).
+    filename = "".join(ch for ch in (filename or "") if ch.isprintable())[:200] or "upload.csv"
+    job = RegistryImport(kind=kind, filename=filename, content=content,
                          size_bytes=len(content), created_by=actor.id, state="queued", phase="", bytes_done=0,
                          rows_done=0, added=0, updated=0, rejected=0, report=[], error="")
     session.add(job)
