@@ -59,6 +59,8 @@ PAGE_CHANGES_LAB = expect(403, anonymous=LOGIN, admin=302, manager=302)
 # Spot-check plans are organised by administrators and inspectors.
 ORGANISES = expect(403, anonymous=401, admin=201, inspector=201)
 ORGANISES_200 = expect(403, anonymous=401, admin=200, inspector=200)
+PAGE_ORGANISES = expect(403, anonymous=LOGIN, admin=200, inspector=200)
+PAGE_ORGANISES_303 = expect(403, anonymous=LOGIN, admin=303, inspector=303)
 
 
 class Scene:
@@ -627,6 +629,50 @@ CASES: dict[tuple[str, str, str | None], Case] = {
                                                           "phone": "13800138000"}), expect(422)),
     ("spotcheck.nomination_counts", "GET", None): Case(lambda sc, r: ("/api/v1/spotchecks/nominations", None), PUBLIC),
     ("spotcheck.published_results", "GET", None): Case(lambda sc, r: ("/api/v1/spotchecks/results", None), PUBLIC),
+    # Spot-check pages: the results, the draw's record and 你点我查 open to anyone; plans, tasks and the
+    # review for administrators and inspectors; the Friday files for administrators.
+    ("spotchecks.public_results", "GET", None): Case(lambda sc, r: ("/spotchecks", None), PUBLIC),
+    ("spotchecks.draw_record", "GET", None): Case(lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'drawn')}/draw", None),
+                                                  PUBLIC),
+    ("spotchecks.nominate", "GET", None): Case(lambda sc, r: ("/spotchecks/nominate?q=加油站", None), PUBLIC),
+    ("spotchecks.nominate", "POST", None): Case(
+        lambda sc, r: ("/spotchecks/nominate", {"instrument_id": "999999", "reason": "总是少加油", "phone": "13800138000"}),
+        expect(422)),
+    ("spotchecks.nominations", "GET", None): Case(lambda sc, r: ("/spotchecks/nominations", None), PUBLIC),
+    ("spotchecks.plans", "GET", None): Case(lambda sc, r: ("/spotchecks/plans", None), PAGE_ORGANISES),
+    ("spotchecks.new_plan", "GET", None): Case(lambda sc, r: ("/spotchecks/plans/new", None), PAGE_ORGANISES),
+    ("spotchecks.new_plan", "POST", None): Case(
+        lambda sc, r: ("/spotchecks/plans/new", {"name": "抽查", "instrument_kind": "fuel_dispenser", "regions": "320100",
+                                                 "entity_kinds": "fuel_station", "share_high": "100",
+                                                 "draw_date": "2026-12-01"}), PAGE_ORGANISES_303),
+    ("spotchecks.plan", "GET", None): Case(lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'drawn')}", None),
+                                           PAGE_ORGANISES),
+    ("spotchecks.add_witness", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'open', fresh=True)}/witnesses",
+                       {"name": "observer", "commitment": "a" * 64}), PAGE_ORGANISES_303),
+    ("spotchecks.freeze", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'witnessed', fresh=True)}/freeze", {}), PAGE_ORGANISES_303),
+    ("spotchecks.reveal", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'frozen', fresh=True)}/witnesses/1/reveal", {"secret": "one"}),
+        PAGE_ORGANISES_303),
+    ("spotchecks.run_draw", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'revealed', fresh=True)}/draw", {}), PAGE_ORGANISES_303),
+    ("spotchecks.add_nominated_tasks", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/plans/{_plan(sc, 'drawn')}/nominated-tasks", {"top": "1"}), PAGE_ORGANISES_303),
+    ("spotchecks.review_page", "GET", None): Case(
+        lambda sc, r: (f"/spotchecks/task-instruments/{_task_instrument(sc)}", None), PAGE_ORGANISES),
+    # Nothing attached to the task's instrument yet: allowed callers meet the rules of the review.
+    ("spotchecks.attach_verification", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/task-instruments/{_task_instrument(sc)}/verification",
+                       {"verification_id": "999999"}), expect(403, anonymous=LOGIN, admin=422, inspector=422)),
+    ("spotchecks.review", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/task-instruments/{_task_instrument(sc)}/review", {"conclusion": "pass"}),
+        expect(403, anonymous=LOGIN, admin=422)),  # the scene's inspector was not drawn for the task
+    ("spotchecks.countersign", "POST", None): Case(
+        lambda sc, r: (f"/spotchecks/task-instruments/{_task_instrument(sc)}/countersign", {}), PAGE_ORGANISES_303),
+    ("spotchecks.exports", "GET", None): Case(lambda sc, r: ("/spotchecks/exports", None), PAGE_ADMIN),
+    ("spotchecks.export_file", "GET", None): Case(lambda sc, r: ("/spotchecks/exports/999999.csv", None),
+                                                  expect(403, anonymous=LOGIN, admin=404)),
 }
 
 
