@@ -4,6 +4,11 @@ import (a progress bar fed by status.json) to its counts or its report of bad ro
 The upload becomes a job row that `labs scheduler` imports: a province's file takes minutes,
 longer than a web worker may hold a request, and the row (file, progress, report) is seen by
 every worker on every host. Administrators and inspectors only.
+
+The spot-check pages: the public results, each draw's record with the service's re-run of it and
+你点我查 (no login); plans with their witnesses, freeze, reveals, draw and nominated tasks, and the
+review of a task's instrument (a Chart.js chart, vendored under static/vendor/) for administrators
+and inspectors; the Friday files for administrators.
 """
 from __future__ import annotations
 
