@@ -81,10 +81,11 @@ class Plan(Base):
     publication_working_days: Mapped[int] = mapped_column(Integer, default=20)
     previous_plan_id: Mapped[int | None] = mapped_column(ForeignKey("spotcheck_plans.id"), nullable=True)
     state: Mapped[str] = mapped_column(String(8), default="open")
-    snapshot: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # risk level -> sorted credit codes
+    # The frozen scope and the draw can hold a province's million credit codes: loaded only when read.
+    snapshot: Mapped[dict | None] = mapped_column(JSON, nullable=True, deferred=True)  # risk level -> sorted codes
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    selection: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the draw, in order, with skips
+    selection: Mapped[dict | None] = mapped_column(JSON, nullable=True, deferred=True)  # the draw, in order, with skips
     frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     drawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
