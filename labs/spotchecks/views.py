@@ -173,7 +173,7 @@ def _spotcheck_pages_context():
 def _pct(value) -> str:
     if value is None or value == "":
         return "—"
-    number = Decimal(str(value))
+    number = Decimal(f"{value:.3f}" if isinstance(value, float) else str(value))  # a reading's error: 3 places
     return f"{number:+}" if number != 0 else f"{number}"
 
 
