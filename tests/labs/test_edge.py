@@ -205,7 +205,7 @@ def test_a_feed_stays_well_formed_whatever_a_stored_name_holds(live_server, worl
                       json=booking_body(lab_id, next_working_day(), sample_description="line one\r\nline two\rthree"))
     assert r.status_code == 201, r.text
     with session_scope(app) as session:
-        session.get(Lab, lab_id).name = "Bearing\rlab\nEND:VCALENDAR\x00\x1b"
+        session.get(Lab, lab_id).name = "Bearing\rlab\nEND:VCALENDAR\x07\x1b"  # PostgreSQL holds no NUL
         session.get(Lab, lab_id).location = "Hall\r\n2"
     url = requests.get(f"{live_server}/api/v1/labs/{lab_id}/calendar-feed", headers=_token(live_server, manager),
                        timeout=30).json()["url"]
