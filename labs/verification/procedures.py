@@ -41,6 +41,7 @@ def validate(data: dict) -> dict:
     """
     errors: dict[str, list[str]] = {}
     method = data.get("method") if isinstance(data, dict) else None
+    method = method if isinstance(method, str) else None  # a list or an object is no method (nor hashable)
     fields = dict(COMMON)
     if method in METHODS:
         fields.update(METHOD_FIELDS[method])
@@ -172,7 +173,7 @@ def _point(value, path, errors):
     if not isinstance(value, dict):
         return _fail(errors, path, "must be an object")
     operation = value.get("operation")
-    if operation not in POINT_FIELDS:
+    if not isinstance(operation, str) or operation not in POINT_FIELDS:
         _fail(errors, _join(path, "operation"), f"must be one of {', '.join(POINT_FIELDS)}, not {operation!r}")
         return None
     return _object({"key": _required(_text()), "operation": _required(_text()), **POINT_FIELDS[operation]})(

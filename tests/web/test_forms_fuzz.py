@@ -5,6 +5,9 @@ never a 5xx, a 4xx page says what is wrong, and a refused request writes nothing
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
+import json
 import re
 from dataclasses import dataclass
 from html import unescape
@@ -17,10 +20,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from labs.db import Base, session_scope
-from tests.conftest import booking_body, next_working_day
+from tests.conftest import CODES, booking_body, next_working_day
 from tests.web.conftest import csrf_token, signed_in
 
-BLUEPRINTS = ("web", "bookings", "admin")
+BLUEPRINTS = ("web", "bookings", "admin", "verifications", "spotchecks")
 MAX_ID = 2**31 - 1
 
 # Values that have broken form handlers somewhere: NUL (PostgreSQL refuses it in text), the ends of
@@ -93,6 +96,13 @@ class Route:
     # Inputs that once gave a 500 (who, path, form), run besides the random ones whatever the seed.
     pinned: Callable[[dict], list[tuple[str, str, dict]]] = lambda c: []
     extra_keys: tuple[str, ...] = ()  # junk names sent besides the real ones
+    # Tables a refused request still writes by design, audited (a wrong secret stops the draw, on record).
+    kept_on_refusal: tuple[str, ...] = ()
+    # Tables written with no audit entry, the row itself the record (an anonymous nomination, a queued
+    # upload with its uploader).
+    unaudited: tuple[str, ...] = ()
+    # Where a form that worked sends its caller when it flashes nothing (an upload: to its progress).
+    done_at: str | None = None
 
 
 def _one(value) -> st.SearchStrategy:
@@ -105,6 +115,42 @@ def _ids(*values) -> st.SearchStrategy:
 
 def _hours() -> dict[str, st.SearchStrategy]:
     return {**{f"opens_{d}": _one("08:00") for d in range(7)}, **{f"closes_{d}": _one("18:00") for d in range(7)}}
+
+
+# The verification and spot-check scene (see _verification_world): the enterprise's dispenser, whose
+# serial number the registry's drawn nozzle shares, so a finished run of it can be attached.
+SERIAL = "JYJ-FUZZ-1"
+RIG_CODE = "FUZZ-FDR-1"
+NAMEPLATE_FORM = {"q_max_l_per_min": "60", "q_min_l_per_min": "5", "nozzles": "1:gasoline,2:diesel",
+                  "accuracy_class": "2", "connection": "direct", "elements": "single", "un_v": "220", "ib_a": "5",
+                  "imax_a": "60", "constant_imp_per_kwh": "1200", "k_i": None, "k_u": None,
+                  "k_imp_per_km": "1000", "tariff": "13 元 3 km"}
+# Procedure documents that parse as JSON objects but are wrong inside, and values to put in one.
+PROCEDURE_JSON = [{}, {"code": "JJG 443"}, {"code": None, "version": None}, {"points": [{}]}, {"x" * 300: 1}]
+PROCEDURE_VALUES = [None, "", "x" * 3000, -1, 0, 1e308, "NaN", "Infinity", [], {}, True, "\x00", "9" * 30, 2**70,
+                    [None], [{}], "JJG 443\x00"]
+UPLOADS = [b"credit_code,name,kind,region,risk_level\n", b"", b"\x00\xff\xfe", b"a,b\n" * 3, "字,字\n".encode("gbk"),
+           b"credit_code,name,kind,region,risk_level\n" + b"9" * 5000 + b",x,fuel station,320100,high\n"]
+PLAN_SECRETS = ("one", "two")
+COMMITMENTS = [hashlib.sha256(secret.encode()).hexdigest() for secret in PLAN_SECRETS]
+
+
+def _rig_fields(c: dict) -> dict[str, st.SearchStrategy]:
+    return {"kind": _ids("fdr", "emb", "tmr"), "link": _one("modbus+tcp://192.0.2.1:502?unit=1"),
+            "serial_number": _one("FDR-9"), "standard_name": _one(None), "standard_certificate_no": _one("JZ-2"),
+            "standard_valid_until": _one("2030-01-01"), "restricted": _one(None), "reference_constant": _one("1200")}
+
+
+def _procedure_document(doc: dict) -> st.SearchStrategy:
+    """The shipped document as a new version, or with one key (of its own or of its first point)
+    set to something odd."""
+    top = st.tuples(st.sampled_from(sorted(doc)), st.sampled_from(PROCEDURE_VALUES)).map(
+        lambda kv: {**doc, kv[0]: kv[1]})
+    point = st.tuples(st.sampled_from(sorted(doc["points"][0])), st.sampled_from(PROCEDURE_VALUES)).map(
+        lambda kv: {**doc, "points": [{**doc["points"][0], kv[0]: kv[1]}, *doc["points"][1:]]})
+    odd = st.one_of(st.just(doc), top, point, st.sampled_from(PROCEDURE_JSON))
+    return st.tuples(odd, st.integers(1, 10**6)).map(lambda t: json.dumps(
+        {**t[0], "version": f"2023-r{t[1]}"} if t[0].get("version") == doc["version"] else t[0], ensure_ascii=False))
 
 
 # Query keys that collide with a URL rule's own arguments or with url_for's keywords.
@@ -236,6 +282,176 @@ ROUTES = [
                      "password": _one("long enough password"), "name": _one("Li Si"), "role": _one("enterprise"),
                      "enterprise_code": _one("91310000MA1FL8LQ21"), "enterprise_name": _one("Enterprise 1")},
           ("admin",), ("manager", "enterprise", "anonymous"), examples=50),
+
+    # --- verification pages ---------------------------------------------------------------------------
+    Route("GET", "verifications.console", lambda c: _one("/verification/console"),
+          lambda c: {"instrument_id": _one(str(c["vi"])), "as_found_id": _one(None), "rig_id": _one(str(c["rig"])),
+                     "nozzle": _one("1"), "serial_number": _one(SERIAL), "lang": _one("en")},
+          ("technician", "manager"), ("enterprise", "anonymous"), examples=15, extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.console", lambda c: _one("/verification/console"),
+          lambda c: {"instrument_id": _one(str(c["vi"])), "rig_id": _one(str(c["rig"])),
+                     "procedure_id": _one(None), "nozzle": _ids("1", "2"), "as_found_id": _one(None),
+                     "adjustment": _one(None), "seal_number": _one("S-1")},
+          ("technician", "manager", "admin"), ("enterprise", "anonymous"), examples=40),
+    Route("GET", "verifications.run", lambda c: _ids(c["run"], c["done_run"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/runs/{i}"),
+          lambda c: {"lang": _one("en")}, ("technician", "enterprise"), ("enterprise2", "anonymous"), examples=10,
+          extra_keys=JUNK_QUERY),
+    Route("GET", "verifications.live", lambda c: _ids(c["run"], c["done_run"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/runs/{i}/live.json"),
+          lambda c: {}, ("technician", "enterprise"), ("enterprise2", "anonymous"), examples=10,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.cancel", lambda c: _ids(c["run"], c["done_run"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/runs/{i}/cancel"),
+          lambda c: {}, ("technician", "manager"), ("enterprise", "enterprise2", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("POST", "verifications.retry", lambda c: _ids(c["failed_run"], c["done_run"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/runs/{i}/retry"),
+          lambda c: {}, ("technician", "manager"), ("enterprise", "enterprise2", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("GET", "verifications.instruments", lambda c: _one("/verification/instruments"),
+          lambda c: {"kind": _one("fuel_dispenser"), "serial_number": _one(SERIAL), "lang": _one("en")},
+          ("technician", "enterprise"), ("anonymous",), examples=15, extra_keys=JUNK_QUERY),
+    Route("GET", "verifications.new_instrument", lambda c: _one("/verification/instruments/new"),
+          lambda c: {"kind": _one("taxi_meter"), "lang": _one("en")},
+          ("technician",), ("enterprise", "anonymous"), examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.new_instrument", lambda c: _one("/verification/instruments/new"),
+          lambda c: {"kind": _ids("fuel_dispenser", "electricity_meter", "taxi_meter"),
+                     "serial_number": st.integers(1, 10**6).map(lambda n: f"VI-{n}"),
+                     "owner_credit_code": _one(CODES[0]), "owner_name": _one(None), "model": _one("DJY-1"),
+                     "manufacturer": _one(None), "location": _one("某路 1 号"), "plate_number": _one(None),
+                     "next_due": _one(None), **{f"np_{k}": _one(v) for k, v in NAMEPLATE_FORM.items()}},
+          ("technician", "manager"), ("enterprise", "anonymous"), examples=50),
+    Route("GET", "verifications.instrument", lambda c: _ids(c["vi"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/instruments/{i}"),
+          lambda c: {"lang": _one("en")}, ("technician", "enterprise"), ("enterprise2", "anonymous"), examples=10,
+          extra_keys=JUNK_QUERY),
+    Route("GET", "verifications.rigs", lambda c: _one("/verification/rigs"), lambda c: {"lang": _one("en")},
+          ("technician", "manager"), ("enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "verifications.new_rig", lambda c: _one("/verification/rigs/new"), lambda c: {"lang": _one("en")},
+          ("manager", "admin"), ("technician", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.new_rig", lambda c: _one("/verification/rigs/new"),
+          lambda c: {**_rig_fields(c), "code": st.integers(1, 10**6).map(lambda n: f"R{n}"),
+                     "lab_id": _one(str(c["lab"]))},
+          ("manager", "admin"), ("other_manager", "technician", "enterprise", "anonymous"), examples=50),
+    Route("GET", "verifications.edit_rig", lambda c: _ids(c["rig"], 999999, MAX_ID + 1).map(
+              lambda i: f"/verification/rigs/{i}"),
+          lambda c: {"lang": _one("en")}, ("manager", "other_manager"), ("technician", "enterprise", "anonymous"),
+          examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.edit_rig", lambda c: _ids(c["rig"], 999999).map(lambda i: f"/verification/rigs/{i}"),
+          lambda c: {**_rig_fields(c), "code": _one(RIG_CODE), "active_shown": _one("1"), "active": _one("on")},
+          ("manager", "admin"), ("other_manager", "technician", "enterprise", "anonymous"), examples=40),
+    Route("GET", "verifications.procedures", lambda c: _one("/verification/procedures"),
+          lambda c: {"lang": _one("en")}, ("technician", "enterprise"), ("anonymous",), examples=8,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "verifications.procedures", lambda c: _one("/verification/procedures"),
+          lambda c: {"document": _procedure_document(c["procedure"])},
+          ("manager", "admin"), ("technician", "enterprise", "anonymous"), examples=40,
+          pinned=lambda c: [("manager", "/verification/procedures", {"document": json.dumps(doc)}) for doc in (
+              {**c["procedure"], "method": []},
+              {**c["procedure"], "points": [{**c["procedure"]["points"][0], "operation": [None]}]})]),
+    Route("GET", "verifications.public_certificate",
+          lambda c: st.one_of(_ids(c["certificate"], "NOPE-1", "x" * 32, "%00", "..", "%E5%AD%97"),
+                              st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="/"),
+                                      min_size=1, max_size=32)).map(lambda n: f"/certificates/{n}"),
+          lambda c: {"lang": _one("en")}, ("anonymous", "enterprise2"), examples=20, extra_keys=JUNK_QUERY),
+    Route("GET", "verifications.certificate_pdf",
+          lambda c: _ids(c["certificate"], "NOPE-1", "x" * 32).map(lambda n: f"/verification/certificates/{n}.pdf"),
+          lambda c: {}, ("technician", "enterprise"), ("enterprise2", "anonymous"), examples=8,
+          extra_keys=JUNK_QUERY),
+    # --- spot-check pages: the registry upload, the public pages, plans, a task's instrument ----------
+    Route("GET", "spotchecks.upload", lambda c: _one("/spotchecks/registry/imports"), lambda c: {"lang": _one("en")},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "spotchecks.upload", lambda c: _one("/spotchecks/registry/imports"),
+          lambda c: {"kind": _ids("entities", "instruments", "inspectors"),
+                     "file": st.builds(lambda body, name: (io.BytesIO(body), name), st.sampled_from(UPLOADS),
+                                       st.sampled_from(["e.csv", "", "\x00.csv", "../../e.csv", "字" * 300]))},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=30,
+          unaudited=("registry_imports",), done_at="/spotchecks/registry/imports/"),
+    Route("GET", "spotchecks.progress", lambda c: _ids(c["import"], 999999, MAX_ID + 1).map(
+              lambda i: f"/spotchecks/registry/imports/{i}"),
+          lambda c: {"lang": _one("en")}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=8,
+          extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.status", lambda c: _ids(c["import"], 999999, MAX_ID + 1).map(
+              lambda i: f"/spotchecks/registry/imports/{i}/status.json"),
+          lambda c: {}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=8,
+          extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.static", lambda c: _ids("import.js", "review.js", "vendor/README", "nope.js", "vendor/",
+                                                     "../views.py", "..%2Fviews.py", "%00", "字.js").map(
+              lambda f: f"/spotchecks/static/{f}"),
+          lambda c: {}, ("anonymous",), examples=10, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.public_results", lambda c: _one("/spotchecks"), lambda c: {"lang": _one("en")},
+          ("anonymous", "inspector"), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.draw_record", lambda c: _ids(*c["plans"].values(), 999999, MAX_ID + 1).map(
+              lambda i: f"/spotchecks/plans/{i}/draw"),
+          lambda c: {"lang": _one("en")}, ("anonymous", "inspector"), examples=15, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.nominate", lambda c: _one("/spotchecks/nominate"),
+          lambda c: {"q": _ids("加油站", CODES[0], "JYJ", "%", "_"), "lang": _one("en")},
+          ("anonymous",), examples=20, extra_keys=JUNK_QUERY),
+    Route("POST", "spotchecks.nominate", lambda c: _one("/spotchecks/nominate"),
+          lambda c: {"instrument_id": _one(str(c["registry_instrument"])), "reason": _one("总是少加油"),
+                     "phone": st.integers(0, 10**8 - 1).map(lambda n: f"138{n:08d}"), "q": _one(None)},
+          ("anonymous", "enterprise"), examples=30, unaudited=("spotcheck_nominations",)),
+    Route("GET", "spotchecks.nominations", lambda c: _one("/spotchecks/nominations"), lambda c: {"lang": _one("en")},
+          ("anonymous",), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.plans", lambda c: _one("/spotchecks/plans"), lambda c: {"lang": _one("en")},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.new_plan", lambda c: _one("/spotchecks/plans/new"), lambda c: {"lang": _one("en")},
+          ("inspector",), ("technician", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "spotchecks.new_plan", lambda c: _one("/spotchecks/plans/new"),
+          lambda c: {"name": _one("抽查"), "instrument_kind": _one("fuel_dispenser"), "regions": _one("320100, 320300"),
+                     "entity_kinds": _one(["fuel station"]), "share_high": _one("100"), "share_medium": _one("50"),
+                     "share_low": _one(None), "inspectors_per_task": _one("2"), "instruments_per_entity": _one("1"),
+                     "draw_date": _one("2026-12-01"), "publication_working_days": _one("20")},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=50, lists=("entity_kinds",)),
+    Route("GET", "spotchecks.plan", lambda c: _ids(*c["plans"].values(), 999999, MAX_ID + 1).map(
+              lambda i: f"/spotchecks/plans/{i}"),
+          lambda c: {"lang": _one("en")}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=15,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "spotchecks.add_witness", lambda c: _ids(c["plans"]["open"], c["plans"]["frozen"], 999999).map(
+              lambda i: f"/spotchecks/plans/{i}/witnesses"),
+          lambda c: {"name": _one("observer"), "commitment": _ids("a" * 64, "A" * 64, COMMITMENTS[0])},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "spotchecks.freeze", lambda c: _ids(c["plans"]["witnessed"], c["plans"]["open"], 999999).map(
+              lambda i: f"/spotchecks/plans/{i}/freeze"),
+          lambda c: {}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("POST", "spotchecks.reveal",
+          lambda c: st.tuples(_ids(c["plans"]["frozen"], c["plans"]["open"], 999999),
+                              _ids(1, 2, 3, MAX_ID + 1)).map(lambda t: f"/spotchecks/plans/{t[0]}/witnesses/{t[1]}/reveal"),
+          lambda c: {"secret": _ids(*PLAN_SECRETS)}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"),
+          examples=30, kept_on_refusal=("audit_log", "spotcheck_plans", "spotcheck_witnesses")),
+    Route("POST", "spotchecks.run_draw", lambda c: _ids(c["plans"]["revealed"], c["plans"]["frozen"], 999999).map(
+              lambda i: f"/spotchecks/plans/{i}/draw"),
+          lambda c: {}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("POST", "spotchecks.add_nominated_tasks",
+          lambda c: _ids(c["plans"]["drawn"], c["plans"]["open"], 999999).map(
+              lambda i: f"/spotchecks/plans/{i}/nominated-tasks"),
+          lambda c: {"top": _ids("1", "5")}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"),
+          examples=30),
+    Route("GET", "spotchecks.review_page", lambda c: _ids(c["task_instrument"], 999999, MAX_ID + 1).map(
+              lambda i: f"/spotchecks/task-instruments/{i}"),
+          lambda c: {"lang": _one("en")}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=10,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "spotchecks.attach_verification", lambda c: _ids(c["task_instrument"], 999999).map(
+              lambda i: f"/spotchecks/task-instruments/{i}/verification"),
+          lambda c: {"verification_id": _ids(str(c["done_run"]), str(c["run"]))},
+          ("inspector", "admin", "technician"), ("manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "spotchecks.review", lambda c: _ids(c["task_instrument"], 999999).map(
+              lambda i: f"/spotchecks/task-instruments/{i}/review"),
+          lambda c: {"conclusion": _ids("pass", "fail"), "note": _one("ok")},
+          ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "spotchecks.countersign", lambda c: _ids(c["task_instrument"], 999999).map(
+              lambda i: f"/spotchecks/task-instruments/{i}/countersign"),
+          lambda c: {}, ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=12,
+          extra_keys=("note",)),
+    Route("GET", "spotchecks.exports", lambda c: _one("/spotchecks/exports"), lambda c: {"lang": _one("en")},
+          ("admin",), ("inspector", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "spotchecks.export_file",
+          lambda c: st.tuples(_ids(1, 999999, MAX_ID + 1), _ids("csv", "json")).map(
+              lambda t: f"/spotchecks/exports/{t[0]}.{t[1]}"),
+          lambda c: {}, ("admin",), ("inspector", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
 ]
 
 
@@ -289,6 +505,75 @@ def _world(app, world) -> dict:
             "clients": clients, "emails": emails}
 
 
+def _verification_world(app, world, ctx: dict) -> dict:
+    """For the verification and spot-check pages: the enterprise's dispenser and a rig of the lab,
+    runs queued, failed and done (its notice of failure), a registry with the dispenser's station
+    in it, plans in each state of the draw, the drawn nozzle (reviewed by the `inspector`, one of
+    the two inspectors drawn for it), and an upload waiting for the importer."""
+    from labs.accounts.service import SYSTEM
+    from labs.spotchecks import registry, service as spotchecks
+    from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument, Task
+    from labs.verification import domain, procedures, service as verification
+    from labs.verification.models import Verification
+    from tests.verification.conftest import DISPENSER
+    inspector_id, inspector = world.user("inspector")
+    ids: dict = {}
+    with app.app_context(), session_scope(app) as s:
+        verification.sync_procedures(s)
+        ids["vi"] = verification.register_instrument(s, SYSTEM, {
+            "kind": "fuel_dispenser", "serial_number": SERIAL, "owner_credit_code": CODES[0],
+            "nameplate": DISPENSER}).id
+        ids["rig"] = verification.register_rig(s, SYSTEM, {
+            "code": RIG_CODE, "kind": "fdr", "link": "modbus+tcp://127.0.0.1:1?unit=1", "serial_number": "FDR-SIM-1",
+            "lab_id": ctx["lab"], "standard_certificate_no": "JZ-1",
+            "standard_valid_until": dt.date.today() + dt.timedelta(days=365)}).id
+        runs = {}
+        for state in ("queued", "failed", "done"):
+            run = verification.request_verification(s, SYSTEM, ids["vi"], ids["rig"], nozzle=1)
+            s.flush()
+            run.state = "queued" if state == "done" else state
+            runs[state] = run.id
+        done = s.get(Verification, runs["done"])
+        evaluation = domain.evaluate(done.procedure.data, done.instrument.nameplate, verification.plan_points(done), {})
+        ids["certificate"] = verification.conclude(s, done, evaluation).number
+        ids.update(run=runs["queued"], failed_run=runs["failed"], done_run=runs["done"])
+        ids["procedure"] = next(d for d in procedures.shipped() if d["code"] == "JJG 443" and d["in_force"])
+        s.merge(Region(code="320100", name="南京市"))
+        s.merge(Region(code="320300", name="徐州市"))
+        entity = RegistryEntity(credit_code=CODES[0], name="Enterprise 0", kind="fuel station", region="320300",
+                                risk_level="high")
+        s.add(entity)
+        s.flush()
+        nozzle = RegistryInstrument(entity_id=entity.id, kind="fuel_dispenser", serial_number=SERIAL)
+        s.add(nozzle)
+        s.add_all([RegistryInspector(name="A", qualifications=["fuel_dispenser"], affiliation="A", user_id=inspector_id),
+                   RegistryInspector(name="B", qualifications=["fuel_dispenser"], affiliation="B")])
+        s.flush()
+        ids["registry_instrument"] = nozzle.id
+        ids["plans"] = {}
+        steps = ["open", "witnessed", "frozen", "revealed", "drawn"]
+        for state in steps:
+            plan = spotchecks.create_plan(s, SYSTEM, {
+                "name": f"抽查 {state}", "instrument_kind": "fuel_dispenser", "regions": ["320300"],
+                "entity_kinds": ["fuel station"], "shares": {"high": "1"}, "draw_date": dt.date(2026, 12, 1)})
+            if steps.index(state) >= 1:
+                for commitment in COMMITMENTS:
+                    spotchecks.add_witness(s, SYSTEM, plan.id, "witness", commitment)
+            if steps.index(state) >= 2:
+                spotchecks.freeze(s, SYSTEM, plan.id)
+            if steps.index(state) >= 3:
+                for position, secret in enumerate(PLAN_SECRETS, start=1):
+                    spotchecks.reveal(s, SYSTEM, plan.id, position, secret)
+            if steps.index(state) >= 4:
+                spotchecks.draw(s, SYSTEM, plan.id)
+                ids["task_instrument"] = s.scalar(select(Task).where(Task.plan_id == plan.id)).instruments[0].id
+            ids["plans"][state] = plan.id
+        ids["import"] = registry.queue_import(s, SYSTEM, "entities", "e.csv", UPLOADS[0]).id
+    ctx["clients"]["inspector"] = signed_in(app, inspector)
+    ctx["emails"]["inspector"] = inspector
+    return ids
+
+
 def _snapshot(app) -> dict[str, list[str]]:
     """Every row of every table, through the app's engine: a refused request must leave all equal."""
     with app.extensions["labs.engine"].connect() as conn:
@@ -309,6 +594,8 @@ WERKZEUG_RE = re.compile(r"<title>\d{3} [^<]+</title>\s*<h1>[^<]+</h1>\s*<p>(.+?
 def _message(html: str) -> str:
     texts = [re.sub(r"<[^>]+>", " ", m.group(2)) for m in MESSAGE_RE.finditer(html)]
     texts += [m.group(1) for m in WERKZEUG_RE.finditer(html)]  # routing's 404 for an id past the column
+    if html.startswith("{"):  # the JSON a page polls (live.json) says what is wrong in its detail
+        texts.append(str(json.loads(html).get("detail") or ""))
     return " ".join(unescape(" ".join(texts)).split())
 
 
@@ -374,6 +661,8 @@ def test_every_page_route_is_fuzzed(app):
 def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, route, monkeypatch):
     _fast_hashes(monkeypatch)
     ctx = _world(app, world)
+    if route.endpoint.split(".")[0] in ("verifications", "spotchecks"):
+        ctx.update(_verification_world(app, world, ctx))
 
     def client_for(who: str):
         if route.fresh_client:
@@ -393,7 +682,7 @@ def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, ro
             r = client.get(path, query_string=data)
         else:
             r = client.post(path, data={**data, "csrf_token": token})
-        html = r.get_data(as_text=True)
+        html = r.get_data().decode("utf-8", "replace")  # a PDF, too
         flashes = _flashes(client)
         after = _snapshot(app)
         changed = sorted(t for t in before if before[t] != after[t])
@@ -403,13 +692,16 @@ def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, ro
             assert _message(html), f"{said}: no message on the page\n{html[-2000:]}"
         to_login = r.status_code == 302 and r.headers["Location"].startswith("/login")
         refused = r.status_code >= 400 or to_login or (
-            r.status_code == 302 and route.method == "POST" and not any(c == "info" for c, _m in flashes))
+            r.status_code in (302, 303) and route.method == "POST" and not any(c == "info" for c, _m in flashes)
+            and not (route.done_at and r.headers["Location"].startswith(route.done_at)))
         if route.endpoint in ("web.login", "web.logout") or route.endpoint == "web.change_password" and refused:
             # Every checked password is audited and a wrong one counted, refused or not.
             assert set(changed) <= SIGN_IN_RECORDS, f"{said}: {changed} changed"
+        elif refused and changed and route.kept_on_refusal and who not in route.refused:
+            assert "audit_log" in changed and set(changed) <= set(route.kept_on_refusal), f"{said}: {changed} changed"
         elif route.method == "GET" or refused:
             assert changed == [], f"{said}: refused, yet {changed} changed"
-        elif changed:
+        elif changed and not set(changed) <= set(route.unaudited):
             # Every write a page makes is audited: a change without its entry is half a record.
             assert "audit_log" in changed, f"{said}: {changed} changed without an audit entry"
         if who in route.refused:
