@@ -177,20 +177,26 @@ def _throttle(session: Session, email: str, address: str, now: dt.datetime) -> N
                               code="too_many_attempts")
 
 
-def sign_in(session: Session, email: str, password: str, address: str, via: str,
-            now: dt.datetime | None = None) -> User:
+def sign_in(session: Session, email: str, password: str, address: str, via: str) -> User:
     """Check e-mail and password for a sign-in `via` the login page or the token endpoint. Throttled
     (TooManyAttempts) after failures for this e-mail address or from this client address; every
-    checked attempt goes to the audit log and a failure is counted. The caller commits, failures too."""
-    now = now or utcnow()
+    checked attempt goes to the audit log. The caller commits, failures too.
+
+    The attempt is counted as a failure and committed before the password is hashed, and the hash
+    runs outside any transaction: concurrent attempts (other workers, other hosts) see each other at
+    once instead of after their hashes, and on SQLite no write lock is held while hashing. A
+    success takes the count away again."""
     email = email.strip().lower()[:254]
     address = address[:64]
-    _throttle(session, email, address, now)
+    _throttle(session, email, address, utcnow())
+    attempt = SignInFailure(at=utcnow(), email=email, address=address)
+    session.add(attempt)
     user = session.scalar(select(User).where(User.email == email))
+    session.commit()
     matches = _password_matches(user.password_hash if user else _dummy_hash(), password)
     if user is None or not matches or not user.active:
         reason = "unknown account" if user is None else "wrong password" if not matches else "inactive account"
-        session.add(SignInFailure(at=now, email=email, address=address))
+        attempt.at = utcnow()  # the wait runs from the answer, not from a slow hash's start
         audit.record(session, None, "user.sign_in_failed", "user", user.id if user else 0, None,
                      {"email": email, "address": address, "via": via, "reason": reason})
         raise Unauthorized("wrong e-mail or password", code="wrong_credentials")

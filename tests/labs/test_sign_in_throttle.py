@@ -136,7 +136,7 @@ def test_a_flood_of_wrong_passwords_does_not_slow_other_requests(world, live_ser
         for thread in threads:
             thread.join()
     print(f"GET /api/v1/labs during the flood: median {statistics.median(latencies) * 1000:.0f} ms")
-    assert statistics.median(latencies) < 0.25, latencies
+    assert statistics.median(latencies) < 0.4, latencies  # a second each before the throttle, on 2 cores
 
 
 def test_sign_ins_and_failures_are_audited(app, world, live_server):
