@@ -11,7 +11,7 @@ import flask_smorest
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from labs.errors import DomainError, TooManyAttempts
 
@@ -252,6 +252,15 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+class CertificateNumberConverter(BaseConverter):
+    """`<certificate_number:...>`: JD2026-000123 (a certificate) or TZ2026-000007 (a notice of
+    failure); anything else is not found. The OpenAPI document states the pattern, so clients (and
+    fuzzers) know a number never holds other characters."""
+
+    PATTERN = "[A-Z]{2}[0-9]{4}-[0-9]{6}"
+    regex = PATTERN
+
+
 def init_app(app) -> LabsApi:
     app.config.update(
         API_TITLE="labs", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -261,7 +270,10 @@ def init_app(app) -> LabsApi:
             "bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["certificate_number"] = CertificateNumberConverter
     api = LabsApi(app)
+    api.register_converter(CertificateNumberConverter,
+                           lambda _: {"type": "string", "pattern": f"^{CertificateNumberConverter.PATTERN}$"})
     api.register_field(Money, "string", "decimal")
     app.register_error_handler(DomainError, handle_domain_error)
     app.before_request(refuse_nul)

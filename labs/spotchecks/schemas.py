@@ -7,6 +7,7 @@ from labs.api import CalendarDate, Id
 from labs.spotchecks.models import RISK_LEVELS
 from labs.verification.models import INSTRUMENT_KINDS
 
+SHARE = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"  # a share of a risk level's entities, 0 to 1
 NO_CONTROL = ma.validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="control characters are not allowed")
 
 
@@ -18,8 +19,8 @@ class PlanIn(ma.Schema):
     entity_kinds = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(min=1, max=40), NO_CONTROL]),
                                   required=True, validate=ma.validate.Length(min=1, max=50))
     shares = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(RISK_LEVELS)),
-                            values=ma.fields.Decimal(places=4, as_string=True,
-                                                     validate=ma.validate.Range(min=0, max=1)),
+                            values=ma.fields.String(validate=ma.validate.Regexp(
+                                SHARE, error="a share from 0 to 1, at most four decimals (0.05 is 5 %)")),
                             required=True, metadata={"example": {"high": "0.05", "medium": "0.03", "low": "0.01"}})
     inspectors_per_task = ma.fields.Integer(load_default=2, validate=ma.validate.Range(min=2, max=10))
     instruments_per_entity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))

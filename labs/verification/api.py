@@ -179,7 +179,7 @@ def record_manual_reading(body, verification_id):
     return _committed(service.record_manual_reading(get_session(), current_user(), verification_id, **body))
 
 
-@blp.route("/certificates/<string(maxlength=32):number>", methods=["GET"])
+@blp.route("/certificates/<certificate_number:number>", methods=["GET"])
 @blp.response(200, schemas.CertificateOut)
 @blp.errors(404)
 def confirm_certificate(number):
