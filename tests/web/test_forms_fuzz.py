@@ -508,10 +508,11 @@ def _world(app, world) -> dict:
 def _verification_world(app, world, ctx: dict) -> dict:
     """For the verification and spot-check pages: the enterprise's dispenser and a rig of the lab,
     runs queued, failed and done (its notice of failure), a registry with the dispenser's station
-    in it, plans in each state of the draw, the drawn nozzle (reviewed by the `inspector`, one of
-    the two inspectors drawn for it), and an upload waiting for the importer."""
+    in it, plans in each state of the draw, the drawn nozzle with the done run attached and a first
+    conclusion (the `inspector` is one of the two inspectors drawn for it), and an upload waiting
+    for the importer."""
     from labs.accounts.service import SYSTEM
-    from labs.spotchecks import registry, service as spotchecks
+    from labs.spotchecks import registry, results, service as spotchecks
     from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument, Task
     from labs.verification import domain, procedures, service as verification
     from labs.verification.models import Verification
@@ -567,6 +568,9 @@ def _verification_world(app, world, ctx: dict) -> dict:
             if steps.index(state) >= 4:
                 spotchecks.draw(s, SYSTEM, plan.id)
                 ids["task_instrument"] = s.scalar(select(Task).where(Task.plan_id == plan.id)).instruments[0].id
+                # Its run attached and concluded, so the review and the countersignature go past their first check.
+                results.attach_verification(s, SYSTEM, ids["task_instrument"], runs["done"])
+                results.review(s, SYSTEM, ids["task_instrument"], "fail", "short by 0.4 %")
             ids["plans"][state] = plan.id
         ids["import"] = registry.queue_import(s, SYSTEM, "entities", "e.csv", UPLOADS[0]).id
     ctx["clients"]["inspector"] = signed_in(app, inspector)
