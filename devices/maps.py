@@ -79,7 +79,7 @@ LIVE_FIELDS = {"fdr": [f.name for f in FDR.table(INPUT) if f.address < 200],
 TMR_COMMANDS = {"*IDN?": 0, "RUN": 2, "WAIT": 1, "STAT?": 0, "READ?": 0, "RESET": 0}  # name: numbers it takes
 TMR_MAKE = "LABS,TMR-1"
 TMR_STATES = ("IDLE", "RUNNING", "DONE", "FAULT")
-TMR_FAULTS = {1: "roller encoder lost", 2: "roller drive overload"}  # rigs.md names no codes
+TMR_FAULTS = {1: "roller slip", 2: "encoder lost", 3: "over-speed", 9: "other"}
 
 
 def tmr_command(name: str, *numbers: float) -> str:
