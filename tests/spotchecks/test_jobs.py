@@ -3,10 +3,7 @@ on one PostgreSQL running each job once and writing the Friday file once."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +14,7 @@ from labs.notify import Notification
 from labs.spotchecks.jobs import reminders
 from labs.spotchecks.models import CreditExport
 from labs.verification import service as verification
-from tests.conftest import LABS_BIN
+from tests.labs.test_scheduler_leader import start_scheduler, wait_for
 from tests.verification.conftest import METER
 
 
@@ -39,34 +36,18 @@ def test_an_owner_is_reminded_once_of_a_verification_falling_due(app, world):
     assert subjects == ["检定即将到期：DNB-1"]
 
 
-def _scheduler(database_url: str, tmp_path: Path, name: str):
-    log = tmp_path / f"{name}.log"
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / name),
-           "LABS_SECRET_KEY": "scheduler-test-key-of-at-least-32-bytes", "LABS_EXPORT_DIR": str(tmp_path / "exports")}
-    return subprocess.Popen([str(LABS_BIN), "scheduler", "--run-now"], env=env, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT), log
-
-
-def _wait_for(log: Path, text: str, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if text in log.read_text():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_two_schedulers_run_each_job_once_and_write_the_friday_file_once(app, database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("two schedulers share the work over PostgreSQL (advisory lock); the embedded default runs one")
-    first, first_log = _scheduler(database_url, tmp_path, "first")
+    exports = {"LABS_EXPORT_DIR": str(tmp_path / "exports")}
+    first, first_log = start_scheduler(database_url, tmp_path, "first", "--run-now", **exports)
     second = None
     try:
-        assert _wait_for(first_log, "scheduler running"), first_log.read_text()
-        second, second_log = _scheduler(database_url, tmp_path, "second")
-        assert _wait_for(second_log, "another scheduler leads"), second_log.read_text()
+        assert wait_for(first_log, "scheduler running"), first_log.read_text()
+        second, second_log = start_scheduler(database_url, tmp_path, "second", "--run-now", **exports)
+        assert wait_for(second_log, "another scheduler leads"), second_log.read_text()
         for job in ("weekly_credit_export", "reminders", "send_pending_mail"):
-            assert _wait_for(first_log, f"ran job {job}"), first_log.read_text()
+            assert wait_for(first_log, f"ran job {job}"), first_log.read_text()
         # The follower keeps waiting while the leader lives: give it the time of a poll to misbehave.
         time.sleep(6)
         logs = first_log.read_text() + second_log.read_text()
