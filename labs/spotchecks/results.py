@@ -360,6 +360,14 @@ NOMINABLE_KINDS = ("fuel_dispenser", "electricity_meter")
 PUBLIC_PAGE_ROWS = 500  # plans with their published results, newest first
 
 
+def public_version(session: Session) -> str:
+    """What the public results page shows changes only with the plans' own columns (not their
+    snapshot or draw, which it does not show) and with a new publication: a key for a rendered page."""
+    shown = [column for column in Plan.__table__.columns if column.key not in ("snapshot", "selection")]
+    newest = select(func.max(PublishedResult.id)).scalar_subquery()  # no publication without a plan
+    return repr(session.execute(select(*shown, newest).order_by(Plan.id)).all())
+
+
 def public_overview(session: Session, limit: int = PUBLIC_PAGE_ROWS) -> list[tuple[Plan, list[PublishedResult]]]:
     """The public results page in one query: every plan, newest first, with its published results
     (their content holds the entity, instruments, verdicts, errors and dates, so nothing else is read)."""

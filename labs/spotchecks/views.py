@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    send_file, session, url_for)
-from flask_babel import gettext as _, lazy_gettext
+from flask_babel import get_locale, gettext as _, lazy_gettext
 
 from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
@@ -196,12 +196,28 @@ def _hinted(errors: dict[str, list[str]], hints: dict) -> dict[str, list[str]]:
     return out
 
 
+# Rendered public results pages, per worker: what the public floods after a publication is rendered
+# once per change of what it shows (the plans' own columns, a new publication), language and query.
+_PUBLIC_PAGES: dict[tuple, str] = {}
+_PUBLIC_PAGES_KEPT = 32
+
+
 @blp.get("/spotchecks", endpoint="public_results")
 def public_results():
     """Plans and published results (一公开), no login. Cacheable: the ETag is the page's hash, so a
     conditional request that matches answers 304 (caches keep it a minute)."""
-    overview = results.public_overview(get_session())
-    response = make_response(render_template("spotchecks/public_results.html", overview=overview))
+    db = get_session()
+    # A signed-in visitor's page names them, and pending flash messages belong to one visitor only.
+    shared = current_user() is None and not session.get("_flashes")
+    key = (results.public_version(db), str(get_locale()), request.query_string) if shared else None
+    body = _PUBLIC_PAGES.get(key) if key else None
+    if body is None:
+        body = render_template("spotchecks/public_results.html", overview=results.public_overview(db))
+        if key:
+            if len(_PUBLIC_PAGES) >= _PUBLIC_PAGES_KEPT:
+                _PUBLIC_PAGES.clear()
+            _PUBLIC_PAGES[key] = body
+    response = make_response(body)
     response.add_etag()
     if not session.modified:  # a language chosen just now sets a cookie: that answer is no one else's
         response.headers["Cache-Control"] = "public, max-age=60"

@@ -78,3 +78,19 @@ def test_every_worker_of_the_real_server_serves_a_new_publication(app, registry,
         for _ in range(20):
             assert [r["id"] for r in requests.get(base + URL, timeout=10).json()] == [second, first]
         assert http.get(base + URL, timeout=10).status_code == 200
+
+
+def test_the_public_page_shows_a_new_publication_and_a_changed_plan_at_once(app, registry, client):
+    plan = _plan(app, "第一轮")
+    first = client.get("/spotchecks")
+    assert first.status_code == 200 and "第一轮" in first.get_data(as_text=True)
+    assert client.get("/spotchecks").get_data() == first.get_data()  # the same page, from the worker's copy
+    _publish(app, plan, 0)
+    with session_scope(app) as session:
+        name = session.scalars(select(RegistryEntity.name).order_by(RegistryEntity.id)).first()
+    published = client.get("/spotchecks", headers={"If-None-Match": first.headers["ETag"]})
+    assert published.status_code == 200 and name in published.get_data(as_text=True)
+    with session_scope(app) as session:
+        session.get(Plan, plan).name = "第一轮（更正）"
+    renamed = client.get("/spotchecks").get_data(as_text=True)
+    assert "第一轮（更正）" in renamed
