@@ -13,6 +13,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, IntegerConverter
 
+from labs.db import get_session
 from labs.errors import DomainError, TooManyAttempts
 
 PROBLEM = "application/problem+json"
@@ -242,6 +243,12 @@ class Blueprint(flask_smorest.Blueprint):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
         return decorate
+
+
+def committed(value):
+    """Commit the request's unit of work and hand back what a route returns."""
+    get_session().commit()
+    return value
 
 
 class IdConverter(IntegerConverter):

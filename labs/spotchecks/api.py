@@ -7,7 +7,7 @@ from flask import Response, current_app, request
 from sqlalchemy import func, select
 
 from labs.accounts.auth import current_user
-from labs.api import Blueprint
+from labs.api import Blueprint, committed
 from labs.db import get_session
 from labs.errors import Conflict
 from labs.spotchecks import results, schemas, service
@@ -16,10 +16,6 @@ from labs.spotchecks.models import PublishedResult
 blp = Blueprint("spotcheck", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
 BEARER = [{"bearerAuth": []}]
 
-
-def _committed(value):
-    get_session().commit()
-    return value
 
 
 @blp.route("/plans", methods=["GET"])
@@ -35,7 +31,7 @@ def list_plans():
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def create_plan(body):
-    return _committed(service.create_plan(get_session(), current_user(), body))
+    return committed(service.create_plan(get_session(), current_user(), body))
 
 
 @blp.route("/plans/<int:plan_id>", methods=["GET"])
@@ -52,7 +48,7 @@ def get_plan(plan_id):
 @blp.doc(security=BEARER)
 def update_plan(body, plan_id):
     """The scope changes only while the plan is open (before the freeze)."""
-    return _committed(service.update_plan(get_session(), current_user(), plan_id, body))
+    return committed(service.update_plan(get_session(), current_user(), plan_id, body))
 
 
 @blp.route("/plans/<int:plan_id>/witnesses", methods=["POST"])
@@ -62,7 +58,7 @@ def update_plan(body, plan_id):
 @blp.doc(security=BEARER)
 def add_witness(body, plan_id):
     """A witness's commitment (the SHA-256 of a secret), before the freeze."""
-    return _committed(service.add_witness(get_session(), current_user(), plan_id, **body))
+    return committed(service.add_witness(get_session(), current_user(), plan_id, **body))
 
 
 @blp.route("/plans/<int:plan_id>/freeze", methods=["POST"])
@@ -71,7 +67,7 @@ def add_witness(body, plan_id):
 @blp.doc(security=BEARER)
 def freeze(plan_id):
     """Freeze the scope: its snapshot and SHA-256 are published; the secrets may then be revealed."""
-    return _committed(service.freeze(get_session(), current_user(), plan_id))
+    return committed(service.freeze(get_session(), current_user(), plan_id))
 
 
 @blp.route("/plans/<int:plan_id>/witnesses/<int:position>/reveal", methods=["POST"])
@@ -83,7 +79,7 @@ def reveal(body, plan_id, position):
     """A secret that does not match its commitment stops the draw (409)."""
     db = get_session()
     try:
-        return _committed(service.reveal(db, current_user(), plan_id, position, body["secret"]))
+        return committed(service.reveal(db, current_user(), plan_id, position, body["secret"]))
     except Conflict:
         db.commit()  # the stop is kept: the plan is stopped, the mismatching secret on record
         raise
@@ -95,7 +91,7 @@ def reveal(body, plan_id, position):
 @blp.doc(security=BEARER)
 def run_draw(plan_id):
     db = get_session()
-    _committed(service.draw(db, current_user(), plan_id))
+    committed(service.draw(db, current_user(), plan_id))
     return service.public_draw(db, plan_id)
 
 
@@ -142,7 +138,7 @@ def list_tasks(plan_id):
 @blp.doc(security=BEARER)
 def add_nominated_tasks(body, plan_id):
     """The most nominated instruments of the plan's kind join the drawn plan as nominated tasks."""
-    return _committed(results.add_nominated_tasks(get_session(), current_user(), plan_id, body["top"]))
+    return committed(results.add_nominated_tasks(get_session(), current_user(), plan_id, body["top"]))
 
 
 @blp.route("/task-instruments/<int:task_instrument_id>/verification", methods=["POST"])
@@ -152,7 +148,7 @@ def add_nominated_tasks(body, plan_id):
 @blp.doc(security=BEARER)
 def attach_verification(body, task_instrument_id):
     """Attach the instrument's finished verification run (for a follow-up: the re-verification)."""
-    return _committed(results.attach_verification(get_session(), current_user(), task_instrument_id,
+    return committed(results.attach_verification(get_session(), current_user(), task_instrument_id,
                                                   body["verification_id"]))
 
 
@@ -171,7 +167,7 @@ def review_sheet(task_instrument_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def review(body, task_instrument_id):
-    return _committed(results.review(get_session(), current_user(), task_instrument_id, **body))
+    return committed(results.review(get_session(), current_user(), task_instrument_id, **body))
 
 
 @blp.route("/task-instruments/<int:task_instrument_id>/countersign", methods=["POST"])
@@ -180,7 +176,7 @@ def review(body, task_instrument_id):
 @blp.doc(security=BEARER)
 def countersign(task_instrument_id):
     """A second inspector, not the first and not recused; the task's last countersignature publishes it."""
-    return _committed(results.countersign(get_session(), current_user(), task_instrument_id))
+    return committed(results.countersign(get_session(), current_user(), task_instrument_id))
 
 
 @blp.route("/nominations", methods=["POST"])

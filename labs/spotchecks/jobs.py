@@ -14,6 +14,7 @@ from labs.notify import Notification, notify
 from labs.spotchecks import results
 from labs.spotchecks.models import RegistryInspector, Task, TaskInstrument
 from labs.spotchecks.registry import run_queued_imports
+from labs.verification import service as verification_service
 from labs.verification.models import VerifiedInstrument
 
 DUE_SOON_DAYS = 3  # tasks and rectification deadlines this close are reminded
@@ -49,7 +50,7 @@ def _members(session: Session, enterprise_id: int) -> list[User]:
 def reminders(session: Session, today: dt.date | None = None) -> int:
     """Daily: tasks near their due date (to their inspectors), rectification deadlines and
     verifications falling due within 30 days (to the owner enterprise). Returns how many were sent."""
-    today = today or results.local_today()
+    today = today or verification_service.local_today()
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
     sent = 0
     for task in session.scalars(select(Task).where(Task.due_on.is_not(None), Task.due_on <= soon,

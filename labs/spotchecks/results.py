@@ -12,7 +12,6 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,10 +42,6 @@ X_AXIS = {"delivery": ("flow_rate", "L/min"), "error": ("current", "A"), "distan
 class TooMany(DomainError):
     status = 429
     title = "Too many requests"
-
-
-def local_today(tz: str = "Asia/Shanghai") -> dt.date:
-    return dt.datetime.now(ZoneInfo(tz)).date()
 
 
 def get_task_instrument(session: Session, task_instrument_id: int) -> TaskInstrument:
@@ -138,7 +133,7 @@ def countersign(session: Session, actor: Actor | None, task_instrument_id: int, 
         else "not qualified for this kind of instrument"
     if recused:
         raise Forbidden(f"you are recused from {entity.credit_code}: {recused}")
-    today = today or local_today()
+    today = today or verification.local_today()
     ti.countersigned_by, ti.countersigned_at = actor.id, utcnow()
     if ti.conclusion == "fail":
         ti.rectify_by, ti.out_of_use = add_working_days(today, RECTIFY_WORKING_DAYS), True
@@ -260,17 +255,15 @@ def nomination_count(session: Session, instrument_id: int) -> int:
 
 def nomination_counts(session: Session, limit: int = 100) -> list[dict]:
     """Public: the most nominated instruments, with their entity, and whether a plan took them."""
+    count = func.count(Nomination.id)
     rows = session.execute(
-        select(Nomination.instrument_id, func.count(), func.max(Nomination.plan_id))
-        .group_by(Nomination.instrument_id).order_by(func.count().desc(), Nomination.instrument_id).limit(limit))
-    out = []
-    for instrument_id, count, plan_id in rows:
-        instrument = session.get(RegistryInstrument, instrument_id)
-        entity = instrument_entity(session, instrument)
-        out.append({"instrument_id": instrument_id, "kind": instrument.kind, "serial_number": instrument.serial_number,
-                    "description": instrument.description, "entity": entity.name, "credit_code": entity.credit_code,
-                    "count": count, "plan_id": plan_id})
-    return out
+        select(RegistryInstrument, RegistryEntity, count, func.max(Nomination.plan_id))
+        .join(Nomination, Nomination.instrument_id == RegistryInstrument.id)
+        .join(RegistryEntity, RegistryEntity.id == RegistryInstrument.entity_id)
+        .group_by(RegistryInstrument.id, RegistryEntity.id).order_by(count.desc(), RegistryInstrument.id).limit(limit))
+    return [{"instrument_id": instrument.id, "kind": instrument.kind, "serial_number": instrument.serial_number,
+             "description": instrument.description, "entity": entity.name, "credit_code": entity.credit_code,
+             "count": n, "plan_id": plan_id} for instrument, entity, n, plan_id in rows]
 
 
 def instrument_entity(session: Session, instrument: RegistryInstrument) -> RegistryEntity:
@@ -322,7 +315,7 @@ EXPORT_COLUMNS = ("统一社会信用代码", "企业名称", "抽查计划", "�
 def export_week(session: Session, directory: str, today: dt.date | None = None) -> CreditExport | None:
     """The week's published results (Monday to today) as CSV (UTF-8 with BOM) and JSON, keyed by
     credit code; once per ISO week: a second run finds the week's file and writes nothing."""
-    today = today or local_today()
+    today = today or verification.local_today()
     year, week, _ = today.isocalendar()
     label = f"{year}-W{week:02d}"
     if session.scalar(select(CreditExport.id).where(CreditExport.week == label)) is not None:

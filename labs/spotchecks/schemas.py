@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from labs.api import CalendarDate, Id
+from labs.api import CalendarDate, Id, Line
 from labs.spotchecks.models import RISK_LEVELS
 from labs.verification.models import INSTRUMENT_KINDS
 
 SHARE = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"  # a share of a risk level's entities, 0 to 1
-NO_CONTROL = ma.validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="control characters are not allowed")
 
 
 class PlanIn(ma.Schema):
-    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), NO_CONTROL])
+    name = Line(required=True, validate=ma.validate.Length(min=1, max=200))
     instrument_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(INSTRUMENT_KINDS))
     regions = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$")), required=True,
                              validate=ma.validate.Length(min=1, max=500))
-    entity_kinds = ma.fields.List(ma.fields.String(validate=[ma.validate.Length(min=1, max=40), NO_CONTROL]),
+    entity_kinds = ma.fields.List(Line(validate=ma.validate.Length(min=1, max=40)),
                                   required=True, validate=ma.validate.Length(min=1, max=50))
     shares = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(RISK_LEVELS)),
                             values=ma.fields.String(validate=ma.validate.Regexp(
@@ -44,7 +43,7 @@ class PlanOut(PlanIn):
 
 
 class WitnessIn(ma.Schema):
-    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=100), NO_CONTROL])
+    name = Line(required=True, validate=ma.validate.Length(min=1, max=100))
     commitment = ma.fields.String(required=True, validate=ma.validate.Length(equal=64),
                                   metadata={"description": "SHA-256 (hex) of the secret the witness will reveal"})
 
@@ -131,7 +130,7 @@ class NominatedTasksIn(ma.Schema):
 
 class NominationIn(ma.Schema):
     instrument_id = Id(required=True)
-    reason = ma.fields.String(required=True, validate=[ma.validate.Length(min=2, max=500), NO_CONTROL])
+    reason = Line(required=True, validate=ma.validate.Length(min=2, max=500))
     phone = ma.fields.String(required=True, validate=ma.validate.Length(min=11, max=20),
                              metadata={"description": "kept only as a keyed hash: one person counts once"})
 

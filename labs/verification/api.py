@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from labs.accounts.auth import current_user
-from labs.api import Blueprint
+from labs.api import Blueprint, committed
 from labs.db import get_session
 from labs.verification import schemas, service
 
 blp = Blueprint("verification", __name__, url_prefix="/api/v1", description="Verification of instruments")
 BEARER = [{"bearerAuth": []}]
 
-
-def _committed(value):
-    get_session().commit()
-    return value
 
 
 @blp.route("/instruments", methods=["GET"])
@@ -32,7 +28,7 @@ def list_instruments(query):
 @blp.doc(security=BEARER)
 def register_instrument(body):
     """Register an instrument; its owner is created on first use (credit code and name)."""
-    return _committed(service.register_instrument(get_session(), current_user(), body))
+    return committed(service.register_instrument(get_session(), current_user(), body))
 
 
 @blp.route("/instruments/<int:instrument_id>", methods=["GET"])
@@ -49,7 +45,7 @@ def get_instrument(instrument_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def update_instrument(body, instrument_id):
-    return _committed(service.update_instrument(get_session(), current_user(), instrument_id, body))
+    return committed(service.update_instrument(get_session(), current_user(), instrument_id, body))
 
 
 @blp.route("/instruments/<int:instrument_id>/results", methods=["GET"])
@@ -75,7 +71,7 @@ def list_rigs():
 @blp.errors(401, 403, 409)
 @blp.doc(security=BEARER)
 def register_rig(body):
-    return _committed(service.register_rig(get_session(), current_user(), body))
+    return committed(service.register_rig(get_session(), current_user(), body))
 
 
 @blp.route("/rigs/<int:rig_id>", methods=["GET"])
@@ -92,7 +88,7 @@ def get_rig(rig_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def update_rig(body, rig_id):
-    return _committed(service.update_rig(get_session(), current_user(), rig_id, body))
+    return committed(service.update_rig(get_session(), current_user(), rig_id, body))
 
 
 @blp.route("/procedures", methods=["GET"])
@@ -110,7 +106,7 @@ def list_procedures():
 @blp.doc(security=BEARER)
 def add_procedure_version(body):
     """A corrected or new version of a procedure (lab managers); results keep the version they used."""
-    return _committed(service.add_procedure_version(get_session(), current_user(), body))
+    return committed(service.add_procedure_version(get_session(), current_user(), body))
 
 
 @blp.route("/procedures/<int:procedure_id>", methods=["GET"])
@@ -139,7 +135,7 @@ def request_verification(body):
     """Queue a run; `labs runner` executes it. Refused when the standard's certificate has expired or
     the rig is kept to its lab's technicians."""
     db = get_session()
-    verification = _committed(service.request_verification(db, current_user(), **body))
+    verification = committed(service.request_verification(db, current_user(), **body))
     return service.verification_detail(db, current_user(), verification.id)
 
 
@@ -157,7 +153,7 @@ def get_verification(verification_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def cancel_verification(verification_id):
-    return _committed(service.cancel_verification(get_session(), current_user(), verification_id))
+    return committed(service.cancel_verification(get_session(), current_user(), verification_id))
 
 
 @blp.route("/verifications/<int:verification_id>/retry", methods=["POST"])
@@ -166,7 +162,7 @@ def cancel_verification(verification_id):
 @blp.doc(security=BEARER)
 def retry_verification(verification_id):
     """A failed run queued again; it resumes at its first unfinished point."""
-    return _committed(service.retry_verification(get_session(), current_user(), verification_id))
+    return committed(service.retry_verification(get_session(), current_user(), verification_id))
 
 
 @blp.route("/verifications/<int:verification_id>/readings", methods=["POST"])
@@ -176,7 +172,7 @@ def retry_verification(verification_id):
 @blp.doc(security=BEARER)
 def record_manual_reading(body, verification_id):
     """A reading entered by hand, where the procedure allows it (marked manual)."""
-    return _committed(service.record_manual_reading(get_session(), current_user(), verification_id, **body))
+    return committed(service.record_manual_reading(get_session(), current_user(), verification_id, **body))
 
 
 @blp.route("/certificates/<certificate_number:number>", methods=["GET"])

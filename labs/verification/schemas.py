@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from labs.api import CalendarDate, Id
+from labs.api import CalendarDate, Id, Line
 from labs.verification.models import INSTRUMENT_KINDS, RIG_KINDS
 
-Text = ma.validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="control characters are not allowed")
-
-
 def _text(max_length: int, required: bool = False, **kw) -> ma.fields.String:
-    return ma.fields.String(required=required, validate=[ma.validate.Length(min=1 if required else 0, max=max_length),
-                                                         Text], **kw)
+    return Line(required=required, validate=ma.validate.Length(min=1 if required else 0, max=max_length), **kw)
 
 
 class Partial:
