@@ -1,12 +1,13 @@
 """/api/v1: availability, bookings, recurring series, the waitlist, approvals, statistics."""
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import request, send_file, url_for
 
 from booking import availability as avail
-from booking import calendar, service, stats
-from booking.schemas import (ActionIn, AvailabilityOut, BookingIn, BookingOut, BookingQuery, FeedOut, MonthQuery,
-                             RangeQuery, SeriesIn, SeriesOut, UsageOut, WaitlistOut, WeekOut, WeekQuery)
+from booking import calendar, documents, service, stats
+from booking.schemas import (ActionIn, AvailabilityOut, BookingIn, BookingOut, BookingQuery, DocumentIn, DocumentOut,
+                             FeedOut, FeeOut, FeeQuery, MonthQuery, RangeQuery, SeriesIn, SeriesOut, UsageOut,
+                             WaitlistOut, WeekOut, WeekQuery)
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
 from labs.api import Blueprint
@@ -14,6 +15,25 @@ from labs.db import get_session
 
 blp = Blueprint("booking", __name__, url_prefix="/api/v1", description="Availability and bookings")
 BEARER = [{"bearerAuth": []}]
+IDEMPOTENCY_KEY = {"parameters": [{
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+    "description": "sent again with the same request (a retry after a lost answer), it returns what "
+                   "the first request made instead of booking twice"}]}
+
+
+@blp.url_value_preprocessor
+def _allow_document_uploads(endpoint, _values):
+    # Documents run to several MB; every other request keeps the edge's 1 MiB. Set here, since URL
+    # value preprocessors run before the before_request functions (one of which reads the body).
+    if endpoint == "booking.upload_document" and request.method == "POST":
+        request.max_content_length = documents.REQUEST_LIMIT_BYTES
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key, if it is a usable one (else the request is simply not idempotent)."""
+    key = request.headers.get("Idempotency-Key", "")
+    return key if 8 <= len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum() and key.isascii() else None
 
 
 @blp.route("/labs/<int:lab_id>/availability", methods=["GET"])
@@ -38,11 +58,12 @@ def week(query):
 @blp.arguments(BookingIn)
 @blp.response(201, BookingOut)
 @blp.errors(401, 403, 404, 409)
-@blp.doc(security=BEARER)
+@blp.doc(security=BEARER, **IDEMPOTENCY_KEY)
 def request_booking(body):
     """Request a slot. It is held from now on; 409 names the slots in the way."""
     db = get_session()
-    booking = service.request_booking(db, current_user(), BookingRequest(**_request_fields(body)))
+    booking = service.request_booking(db, current_user(), BookingRequest(**_request_fields(body)),
+                                      request_key=_idempotency_key())
     db.commit()
     return booking
 
@@ -59,6 +80,7 @@ def _request_fields(body: dict) -> dict:
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def list_bookings(query):
+    """Bookings the caller may see (an enterprise its own, staff their labs'), newest first."""
     return service.list_bookings(get_session(), current_user(), **query)
 
 
@@ -67,6 +89,7 @@ def list_bookings(query):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def get_booking(booking_id):
+    """One booking with its state, fee, deadlines and documents."""
     return service.get_booking(get_session(), current_user(), booking_id)
 
 
@@ -85,13 +108,57 @@ def act_on_booking(body, booking_id, action):
 
 
 @blp.route("/bookings/<int:booking_id>/documents", methods=["POST"])
+@blp.arguments(DocumentIn, location="files")
+@blp.response(201, DocumentOut)
+@blp.errors(401, 403, 404, 409, 413)
+@blp.doc(security=BEARER)
+def upload_document(files, booking_id):
+    """Upload one of the documents the enterprise committed to deliver (容缺受理). The deadline holds
+    until the lab confirms receipt."""
+    db = get_session()
+    upload = files["file"]
+    document = service.upload_document(db, current_user(), booking_id, upload.filename or "", upload.read())
+    db.commit()
+    return document
+
+
+@blp.route("/bookings/<int:booking_id>/documents", methods=["GET"])
+@blp.response(200, DocumentOut(many=True))
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def list_documents(booking_id):
+    """The documents uploaded for a booking, for its enterprise and the lab's staff."""
+    return service.get_booking(get_session(), current_user(), booking_id).documents
+
+
+@blp.route("/bookings/<int:booking_id>/documents/<int:document_id>", methods=["GET"])
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream",
+              description="The file as uploaded: a PDF, PNG or JPEG, as an attachment.")
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def download_document(booking_id, document_id):
+    """One uploaded document's file, for its enterprise and the lab's staff."""
+    document = service.get_document(get_session(), current_user(), booking_id, document_id)
+    return send_document(document)
+
+
+def send_document(document):
+    """A stored document as an attachment, of the type its content was found to be (never sniffed)."""
+    response = send_file(documents.path_of(document.stored_as), mimetype=document.content_type,
+                         as_attachment=True, download_name=document.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.route("/bookings/<int:booking_id>/documents/received", methods=["POST"])
+@blp.arguments(ActionIn)
 @blp.response(200, BookingOut)
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
-def submit_documents(booking_id):
-    """The missing documents were delivered: the booking no longer lapses."""
+def confirm_documents(body, booking_id):
+    """The lab manager confirms the missing documents arrived: only this clears their deadline."""
     db = get_session()
-    booking = service.submit_documents(db, current_user(), booking_id)
+    booking = service.confirm_documents(db, current_user(), booking_id, body["note"])
     db.commit()
     return booking
 
@@ -106,9 +173,44 @@ def request_series(body):
     """A weekly recurring booking; `dry_run` reports each occurrence's conflict without booking."""
     db = get_session()
     report = service.request_series(db, current_user(), BookingRequest(**_request_fields(body)),
-                                    body["weeks"], body["policy"], body["dry_run"])
+                                    body["weeks"], body["policy"], body["dry_run"], request_key=_idempotency_key())
     db.commit()
     return report, 200 if body["dry_run"] else 201
+
+
+SERIES_ID = "<series_id:series_id>"
+
+
+@blp.route(f"/booking-series/{SERIES_ID}", methods=["GET"])
+@blp.response(200, BookingOut(many=True))
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def get_series(series_id):
+    """The weeks of a weekly series, first to last."""
+    return service.series_bookings(get_session(), current_user(), series_id)
+
+
+@blp.route(f"/booking-series/{SERIES_ID}/<any(approve, reject, cancel):action>", methods=["POST"])
+@blp.arguments(ActionIn)
+@blp.response(200, BookingOut(many=True), description="The weeks the action changed.")
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def act_on_series(body, series_id, action):
+    """Approve, reject or cancel every week of a series the action still applies to (one week: act on
+    its booking)."""
+    db = get_session()
+    changed = service.transition_series(db, current_user(), series_id, action, body["note"])
+    db.commit()
+    return changed
+
+
+@blp.route("/labs/<int:lab_id>/fee", methods=["GET"])
+@blp.arguments(FeeQuery, location="query")
+@blp.response(200, FeeOut)
+@blp.errors(404)
+def fee_quote(query, lab_id):
+    """What a booking would cost: hours pro rata and test batches, from the lab's schedule of fees."""
+    return service.quote_fee(get_session(), lab_id, query["starts_at"], query["ends_at"], query["batches"])
 
 
 @blp.route("/waitlist", methods=["POST"])
@@ -117,6 +219,7 @@ def request_series(body):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def join_waitlist(body):
+    """Wait for a taken slot: when it frees up, the earliest waiting enterprise gets the booking."""
     db = get_session()
     entry = service.join_waitlist(db, current_user(), BookingRequest(**_request_fields(body)))
     db.commit()
@@ -183,5 +286,6 @@ def approval_queue():
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def usage(query, lab_id):
+    """A lab's usage in a month: utilisation, booked hours, bookings, no-shows, enterprises served."""
     year, month = map(int, query["month"].split("-"))
     return stats.monthly_usage(get_session(), current_user(), lab_id, year, month)

@@ -17,7 +17,9 @@ from booking.models import Booking
 from booking.service import get_lab, lab_hours
 from labs.catalog.domain import Hours, open_intervals, subtract
 from labs.catalog.models import Closure, Lab, OpeningHours
+from labs.db import utcnow
 from labs.errors import Invalid
+from labs.i18n import N_, render
 from labs.workdays import day_kind, uncovered_years
 
 MAX_DAYS = 62
@@ -30,17 +32,20 @@ def _range(lab_tz: ZoneInfo, first: dt.date, last: dt.date) -> tuple[dt.datetime
 
 def _check_days(first: dt.date, last: dt.date) -> None:
     if last < first:
-        raise Invalid("invalid range", {"to": ["must not be before from"]})
+        raise Invalid(N_("invalid range"), {"to": [N_("must not be before from")]}, code="invalid_range")
     if (last - first).days >= MAX_DAYS:
-        raise Invalid("range too long", {"to": [f"at most {MAX_DAYS} days from 'from'"]})
+        raise Invalid(N_("range too long"), {"to": [N_("at most %(days)s days from 'from'")]}, code="range_too_long",
+                      params={"days": MAX_DAYS})
 
 
 def _day(lab: Lab, day: dt.date, tz: ZoneInfo, hours: list[Hours], closures: list[Closure],
-         bookings: list[Booking]) -> dict:
+         bookings: list[Booking], now: dt.datetime) -> dict:
     kind = day_kind(day)
     opened = open_intervals(day, hours, tz)
     closed = [(c.starts_at, c.ends_at) for c in closures]
-    open_now = subtract(opened, closed)
+    # Time that has passed is not free: nothing can be booked before the lab's next step from now.
+    passed = (dt.datetime.combine(day, dt.time(), tz), domain.next_step(now, lab.slot_step_minutes, tz))
+    open_now = subtract(opened, closed + [passed])
     bays = []
     for bay in range(1, lab.bays + 1):
         taken = [(b.starts_at, b.ends_at) for b in bookings if b.bay == bay]
@@ -60,8 +65,10 @@ def _day(lab: Lab, day: dt.date, tz: ZoneInfo, hours: list[Hours], closures: lis
     }
 
 
-def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -> dict:
+def availability(session: Session, lab_id: int, first: dt.date, last: dt.date,
+                 now: dt.datetime | None = None) -> dict:
     _check_days(first, last)
+    now = now or utcnow()
     lab = get_lab(session, lab_id)
     tz = ZoneInfo(lab.timezone)
     hours = lab_hours(lab)
@@ -77,7 +84,7 @@ def availability(session: Session, lab_id: int, first: dt.date, last: dt.date) -
         day_start, day_end = _range(tz, day, day)
         days.append(_day(lab, day, tz, hours,
                          [c for c in closures if domain.overlaps(c.starts_at, c.ends_at, day_start, day_end)],
-                         [b for b in bookings if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)]))
+                         [b for b in bookings if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)], now))
         day += dt.timedelta(days=1)
     return {"lab_id": lab.id, "timezone": lab.timezone, "from": first, "to": last,
             "calendar_note": _calendar_note(first, last),
@@ -96,13 +103,14 @@ def _calendar_note(first: dt.date, last: dt.date) -> str | None:
     years = uncovered_years(first, last)
     if not years:
         return None
-    return (f"the national holiday calendar for {', '.join(map(str, years))} is not known yet: "
-            "the statutory holidays the law fixes and weekends are non-working days; that year's "
-            "bridged days and make-up working days are not")
+    return render(N_("the national holiday calendar for %(years)s is not known yet: the statutory holidays the "
+                     "law fixes and weekends are non-working days; that year's bridged days and make-up working "
+                     "days are not"), {"years": ", ".join(map(str, years))})
 
 
-def week_overview(session: Session, monday: dt.date) -> dict:
+def week_overview(session: Session, monday: dt.date, now: dt.datetime | None = None) -> dict:
     """Every lab's week: free bay-hours per day. Four queries, whatever the number of labs."""
+    now = now or utcnow()
     last = monday + dt.timedelta(days=6)
     labs = list(session.scalars(select(Lab).order_by(Lab.code)))
     hours = defaultdict(list)
@@ -127,7 +135,7 @@ def week_overview(session: Session, monday: dt.date) -> dict:
             day_start, day_end = _range(tz, day, day)
             d = _day(lab, day, tz, hours[lab.id],
                      [c for c in closures[lab.id] if domain.overlaps(c.starts_at, c.ends_at, day_start, day_end)],
-                     [b for b in bookings[lab.id] if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)])
+                     [b for b in bookings[lab.id] if domain.overlaps(b.starts_at, b.ends_at, day_start, day_end)], now)
             open_hours = sum((e - s).total_seconds() for s, e in subtract(
                 [(o["starts_at"], o["ends_at"]) for o in d["open"]],
                 [(c["starts_at"], c["ends_at"]) for c in d["closures"]])) / 3600 * lab.bays

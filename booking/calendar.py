@@ -16,6 +16,7 @@ from labs.accounts.service import Actor, new_calendar_token, require_role
 from labs.catalog.models import Lab
 from labs.catalog.service import managed_lab
 from labs.errors import NotFound
+from labs.i18n import N_, render
 
 FEED_PAST = dt.timedelta(days=90)
 # Line breaks of every kind, and the other control characters no calendar line may hold.
@@ -37,6 +38,7 @@ def _text(text: str) -> str:
 
 
 def _feed(name: str, bookings: list[Booking], with_enterprise: bool) -> bytes:
+    """In the request's language: the feed's address may carry ?lang=, else Accept-Language."""
     cal = Calendar()
     cal.add("prodid", "-//labs//booking//ZH")
     cal.add("version", "2.0")
@@ -47,11 +49,15 @@ def _feed(name: str, bookings: list[Booking], with_enterprise: bool) -> bytes:
         event.add("dtstart", b.starts_at)
         event.add("dtend", b.ends_at)
         event.add("dtstamp", b.created_at)
-        who = f" — {b.enterprise.name}" if with_enterprise else ""
-        event.add("summary", _line(f"{b.lab.code} {b.test_type}{who}"))
-        event.add("location", _line(f"{b.lab.name}, {b.lab.location}, bay {b.bay}"))
+        params = {"id": b.id, "code": b.lab.code, "test": b.test_type, "status": domain.STATUS_NAMES[b.status],
+                  "enterprise": b.enterprise.name, "lab": b.lab.name, "location": b.lab.location, "bay": b.bay,
+                  "batches": b.batches, "sample": b.sample_description}
+        summary = N_("%(code)s %(test)s (%(status)s) — %(enterprise)s") if with_enterprise else \
+            N_("%(code)s %(test)s (%(status)s)")
+        event.add("summary", _line(render(summary, params)))
+        event.add("location", _line(render(N_("%(lab)s, %(location)s, bay %(bay)s"), params)))
         event.add("status", "CONFIRMED" if b.status in ("approved", "checked_in", "completed") else "TENTATIVE")
-        event.add("description", _text(f"#{b.id} {b.status}; {b.batches} batches; {b.sample_description}"))
+        event.add("description", _text(render(N_("#%(id)s %(status)s; %(batches)s batches; %(sample)s"), params)))
         cal.add_component(event)
     return cal.to_ical()
 
@@ -65,14 +71,14 @@ def _bookings(session: Session, *where, now: dt.datetime) -> list[Booking]:
 def lab_feed(session: Session, token: str, now: dt.datetime) -> bytes:
     lab = session.scalar(select(Lab).where(Lab.calendar_token == token))
     if lab is None:
-        raise NotFound("no such calendar")
+        raise NotFound(N_("no such calendar"), code="no_calendar")
     return _feed(f"{lab.code} {lab.name}", _bookings(session, Booking.lab_id == lab.id, now=now), True)
 
 
 def enterprise_feed(session: Session, token: str, now: dt.datetime) -> bytes:
     enterprise = session.scalar(select(Enterprise).where(Enterprise.calendar_token == token))
     if enterprise is None:
-        raise NotFound("no such calendar")
+        raise NotFound(N_("no such calendar"), code="no_calendar")
     return _feed(enterprise.name, _bookings(session, Booking.enterprise_id == enterprise.id, now=now), False)
 
 

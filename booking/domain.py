@@ -7,11 +7,24 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from labs.i18n import N_, Message
+
 # A booking holds its bay in these states; the database forbids two of them overlapping on a bay.
 ACTIVE = ("requested", "approved", "checked_in")
 STATES = ACTIVE + ("rejected", "cancelled", "completed", "no_show", "lapsed")
 
 STAFF = ("admin", "lab_manager")
+
+# How people read the states and actions (templates and messages alike).
+STATUS_NAMES = {
+    "requested": N_("requested"), "approved": N_("approved"), "checked_in": N_("checked in"),
+    "rejected": N_("rejected"), "cancelled": N_("cancelled"), "completed": N_("completed"),
+    "no_show": N_("no-show"), "lapsed": N_("lapsed"),
+}
+ACTION_NAMES = {
+    "approve": N_("approve"), "reject": N_("reject"), "cancel": N_("cancel"), "check_in": N_("check in"),
+    "complete": N_("complete"), "no_show": N_("record as a no-show"), "lapse": N_("lapse"),
+}
 
 # A booking lies within one opening day, so none is longer than this. Range queries use it as a
 # lower bound on starts_at, which lets the (lab_id, starts_at) index bound the scan on both sides.
@@ -42,19 +55,19 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 def timing_problem(action: str, by_enterprise: bool, now: dt.datetime, start: dt.datetime,
-                   end: dt.datetime) -> str | None:
+                   end: dt.datetime) -> Message | None:
     """Why `action` may not be taken at `now` on a booking of [start, end), or None if it may.
     `by_enterprise`: the booking's own enterprise acts, not the lab's staff."""
     if action == "check_in" and now < start - CHECK_IN_OPENS_BEFORE:
-        return (f"a booking can be checked in from {_minutes(CHECK_IN_OPENS_BEFORE)} minutes before it starts, "
-                "not earlier")
+        return N_("a booking can be checked in from %(minutes)s minutes before it starts, not earlier") % {
+            "minutes": _minutes(CHECK_IN_OPENS_BEFORE)}
     if action == "check_in" and now >= end:
-        return "a booking cannot be checked in after it has ended"
+        return N_("a booking cannot be checked in after it has ended")
     if action == "no_show" and now < start:
-        return "a booking cannot be a no-show before it starts"
+        return N_("a booking cannot be a no-show before it starts")
     if action == "cancel" and by_enterprise and now >= start:
         # Once the slot has begun, the bay was held for nothing: that is a no-show, which staff record.
-        return "a booking that has started cannot be cancelled by the enterprise; the lab records a no-show"
+        return N_("a booking that has started cannot be cancelled by the enterprise; the lab records a no-show")
     return None
 
 
@@ -70,19 +83,29 @@ class SlotRules:
     max_advance: dt.timedelta
 
 
-def slot_problems(rules: SlotRules, now: dt.datetime, start: dt.datetime, end: dt.datetime) -> list[str]:
+END_BEFORE_START = N_("the end must be after the start")
+IN_THE_PAST = N_("the slot starts in the past")
+TOO_SHORT = N_("shorter than the lab's minimum of %(minutes)s minutes")
+TOO_LONG = N_("longer than the lab's maximum of %(minutes)s minutes")
+TOO_FAR_AHEAD = N_("more than %(days)s days ahead")
+# The stable code of each problem, for programs.
+SLOT_CODES = {END_BEFORE_START: "end_before_start", IN_THE_PAST: "slot_in_the_past", TOO_SHORT: "slot_too_short",
+              TOO_LONG: "slot_too_long", TOO_FAR_AHEAD: "slot_too_far_ahead"}
+
+
+def slot_problems(rules: SlotRules, now: dt.datetime, start: dt.datetime, end: dt.datetime) -> list[Message]:
     """What is wrong with a requested slot on its own (opening hours and closures are checked apart)."""
     if end <= start:
-        return ["the end must be after the start"]
+        return [END_BEFORE_START]
     problems = []
     if start < now:
-        problems.append("the slot starts in the past")
+        problems.append(IN_THE_PAST)
     if end - start < rules.min_duration:
-        problems.append(f"shorter than the lab's minimum of {_minutes(rules.min_duration)} minutes")
+        problems.append(TOO_SHORT % {"minutes": _minutes(rules.min_duration)})
     if end - start > rules.max_duration:
-        problems.append(f"longer than the lab's maximum of {_minutes(rules.max_duration)} minutes")
+        problems.append(TOO_LONG % {"minutes": _minutes(rules.max_duration)})
     if start - now > rules.max_advance:
-        problems.append(f"more than {rules.max_advance.days} days ahead")
+        problems.append(TOO_FAR_AHEAD % {"days": rules.max_advance.days})
     return problems
 
 
@@ -121,7 +144,7 @@ def time_within(spans: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime
 
 
 def weekly_hours_problem(limit_hours: int | None, held: list[tuple[dt.datetime, dt.datetime]],
-                         start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str | None:
+                         start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> Message | None:
     """Why booking [start, end) would take an enterprise past the lab's limit of booked hours per
     week (counted in the lab's local week of the start), given the spans it `held` already; None if
     there is no limit or the booking fits."""
@@ -132,9 +155,9 @@ def weekly_hours_problem(limit_hours: int | None, held: list[tuple[dt.datetime, 
     wanted = time_within([(start, end)], week_start, week_end)
     if booked + wanted <= dt.timedelta(hours=limit_hours):
         return None
-    return (f"the lab allows {limit_hours} booked hours per enterprise a week; your enterprise has "
-            f"{_hours(booked)} hours booked in the week of {week_start.date().isoformat()} and this booking "
-            f"would add {_hours(wanted)}")
+    return N_("the lab allows %(limit)s booked hours per enterprise a week; your enterprise has %(booked)s "
+              "hours booked in the week of %(monday)s and this booking would add %(wanted)s") % {
+        "limit": limit_hours, "booked": _hours(booked), "monday": week_start.date(), "wanted": _hours(wanted)}
 
 
 def _hours(delta: dt.timedelta) -> str:
@@ -164,3 +187,30 @@ def weekly_occurrences(start: dt.datetime, end: dt.datetime, weeks: int, tz: Zon
         out.append(((naive_start + shift).replace(tzinfo=tz).astimezone(dt.timezone.utc),
                     (naive_end + shift).replace(tzinfo=tz).astimezone(dt.timezone.utc)))
     return out
+
+
+def off_step(start: dt.datetime, end: dt.datetime, step_minutes: int, tz: ZoneInfo) -> bool:
+    """Whether a slot starts or ends off the lab's step of local time (minutes from midnight)."""
+    return any((moment.astimezone(tz).hour * 60 + moment.astimezone(tz).minute) % step_minutes
+               or moment.second or moment.microsecond for moment in (start, end))
+
+
+def documents_due(deadline: dt.date, start: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The last day to deliver documents committed to (容缺受理): the lab's deadline in working days,
+    but no later than the day the slot starts (on that day, before its start)."""
+    return min(deadline, start.astimezone(tz).date())
+
+
+def documents_overdue(due: dt.date, start: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> bool:
+    """Committed documents not received are overdue after their last day, or once the slot starts."""
+    return now.astimezone(tz).date() > due or now >= start
+
+
+def next_step(now: dt.datetime, step_minutes: int, tz: ZoneInfo) -> dt.datetime:
+    """The first moment on the lab's step of local time at or after `now`: the earliest a booking
+    made now can start."""
+    local_now = now.astimezone(tz)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = dt.timedelta(minutes=step_minutes)
+    steps = -((midnight - local_now) // step)  # ceiling division
+    return (midnight + steps * step).astimezone(dt.timezone.utc)

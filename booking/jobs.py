@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 from booking import service
 from booking.models import Booking
 from labs.db import utcnow
+from labs.i18n import DEFAULT, N_, render_in
 from labs.notify import Notification, notify
 
 
@@ -29,11 +30,12 @@ def remind_overdue_approvals(session: Session, now: dt.datetime | None = None) -
             by_lab.setdefault(booking.lab, []).append(booking)
     for lab, bookings in by_lab.items():
         today = now.astimezone(ZoneInfo(lab.timezone)).date()
-        subject = f"逾期未审批 Overdue approvals in {lab.code} on {today}"
-        reminded = set(session.scalars(select(Notification.user_id).where(Notification.subject == subject)))
-        ids = ", ".join(f"#{b.id}" for b in bookings)
-        notify(session, [m for m in lab.managers if m.id not in reminded], subject,
-               f"{len(bookings)} requests are past their approval deadline: {ids}")
+        subject = N_("Overdue approvals in %(code)s on %(day)s") % {"code": lab.code, "day": today}
+        # Each manager's subject is in their own language: that is the one to look for.
+        unreminded = [m for m in lab.managers if session.scalar(select(Notification.id).where(
+            Notification.user_id == m.id, Notification.subject == render_in(m.locale or DEFAULT, subject))) is None]
+        notify(session, unreminded, subject, N_("%(n)s requests are past their approval deadline: %(ids)s") % {
+            "n": len(bookings), "ids": ", ".join(f"#{b.id}" for b in bookings)})
 
 
 JOBS = [

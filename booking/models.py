@@ -29,6 +29,7 @@ class Booking(Base):
         Index("ix_bookings_lab_start", "lab_id", "starts_at"),
         Index("ix_bookings_enterprise_start", "enterprise_id", "starts_at"),
         Index("ix_bookings_status_due", "status", "approval_due"),
+        Index("ix_bookings_enterprise_request_key", "enterprise_id", "request_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,11 +55,37 @@ class Booking(Base):
     missing_documents: Mapped[str] = mapped_column(Text, default="")
     commitment_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     documents_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # Only the lab's confirmation that the documents arrived clears the deadline, not an upload.
+    documents_received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    documents_received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # The key of the form (or the API's Idempotency-Key) the request came with: a second post of the
+    # same request returns what the first made.
+    request_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     lab: Mapped[Lab] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
-    requester: Mapped[User] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     instruments: Mapped[list[Instrument]] = relationship(secondary=booking_instruments)
+    documents: Mapped[list[BookingDocument]] = relationship(order_by="BookingDocument.id", back_populates="booking")
+
+
+class BookingDocument(Base):
+    """A document the enterprise uploaded for its booking (容缺受理). The file lies under the document
+    directory (LABS_DOCUMENT_DIR, default instance/documents) as `stored_as`, never in the database."""
+
+    __tablename__ = "booking_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    filename: Mapped[str] = mapped_column(String(200))  # as the enterprise named it, for the download
+    content_type: Mapped[str] = mapped_column(String(64))  # what the content was found to be
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)
+
+    booking: Mapped[Booking] = relationship(back_populates="documents")
 
 
 class WaitlistEntry(Base):

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from booking import domain, service
+from flask_smorest.fields import Upload
+
+from booking import documents, domain, service
 from labs.api import CalendarDate, Id, Line, Moment, Money, Text
+from labs.i18n import N_
 
 
 class RangeQuery(ma.Schema):
@@ -85,7 +88,7 @@ class BookingOut(ma.Schema):
     series_id = ma.fields.String(allow_none=True)
     starts_at = ma.fields.AwareDateTime()
     ends_at = ma.fields.AwareDateTime()
-    status = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(domain.STATES))
     test_type = ma.fields.String()
     sample_description = ma.fields.String()
     batches = ma.fields.Integer()
@@ -101,6 +104,29 @@ class BookingOut(ma.Schema):
     missing_documents = ma.fields.String()
     commitment_signed = ma.fields.Boolean()
     documents_due = ma.fields.Date(allow_none=True)
+    documents_received_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "when the lab confirmed the missing documents received"})
+    awaiting_documents = ma.fields.Function(
+        lambda b: service.awaiting_documents(b),
+        metadata={"description": "documents were missing and the lab has not confirmed them received: "
+                                 "the booking lapses at their deadline and cannot be checked in"})
+
+
+class DocumentOut(ma.Schema):
+    id = ma.fields.Integer()
+    booking_id = ma.fields.Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String(metadata={"enum": [documents.PDF, documents.PNG, documents.JPEG],
+                                              "description": "what the content was found to be"})
+    size_bytes = ma.fields.Integer()
+    sha256 = ma.fields.String()
+    uploaded_at = ma.fields.AwareDateTime()
+
+
+class DocumentIn(ma.Schema):
+    file = Upload(required=True, metadata={
+        "description": f"a PDF, PNG or JPEG file of at most {documents.LIMIT_BYTES // 1024 // 1024} MiB, "
+                       "judged by its content"})
 
 
 class Occurrence(ma.Schema):
@@ -112,7 +138,7 @@ class Occurrence(ma.Schema):
 
 class SeriesOut(ma.Schema):
     series_id = ma.fields.String(allow_none=True)
-    policy = ma.fields.String()
+    policy = ma.fields.String(validate=ma.validate.OneOf(("all_or_nothing", "skip_conflicts")))
     dry_run = ma.fields.Boolean()
     occurrences = ma.fields.List(ma.fields.Nested(Occurrence))
 
@@ -123,7 +149,7 @@ class WaitlistOut(ma.Schema):
     lab_code = ma.fields.Function(lambda e: e.lab.code)
     starts_at = ma.fields.AwareDateTime()
     ends_at = ma.fields.AwareDateTime()
-    status = ma.fields.String()
+    status = ma.fields.String(validate=ma.validate.OneOf(("waiting", "promoted", "withdrawn")))
     booking_id = ma.fields.Integer(allow_none=True)
 
 
@@ -135,7 +161,20 @@ class BookingQuery(ma.Schema):
 
 
 class ActionIn(ma.Schema):
-    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000),
+                            metadata={"description": "the reason, told to the enterprise; required to reject"})
+
+
+class FeeQuery(ma.Schema):
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
+    batches = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1000))
+
+
+class FeeOut(ma.Schema):
+    lab_id = ma.fields.Integer()
+    fee = Money(metadata={"pattern": r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$", "example": "300.00"})
+    public_benefit = ma.fields.Boolean()
 
 
 class MonthQuery(ma.Schema):
@@ -156,7 +195,12 @@ class UsageOut(ma.Schema):
 
 
 class WeekQuery(ma.Schema):
-    monday = CalendarDate(required=True)
+    monday = CalendarDate(required=True, metadata={"description": "the Monday the week starts on"})
+
+    @ma.validates("monday")
+    def _a_monday(self, day, **_kwargs):
+        if day.weekday() != 0:
+            raise ma.ValidationError(N_("must be a Monday"))
 
 
 class WeekDay(ma.Schema):

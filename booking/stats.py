@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from booking.models import Booking
 from booking.service import lab_hours
 from labs.accounts.service import Actor
-from labs.catalog.domain import open_intervals, subtract
+from labs.audit import AuditEntry
+from labs.catalog.domain import Hours, open_intervals, subtract
 from labs.catalog.models import Closure, Lab
 from labs.catalog.service import managed_lab
 from labs.db import utcnow
@@ -36,6 +37,32 @@ def recent_usage(session: Session, actor: Actor | None, lab_id: int, months: int
     return usage
 
 
+def _hours_in_force(session: Session, lab: Lab):
+    """The opening hours a lab had on each day, from its audit trail: a change counts from the day
+    after it was made, so a month's open hours (and its utilisation) stay as they were when the
+    hours change later. Returns a function of the local date."""
+    tz = ZoneInfo(lab.timezone)
+    entries = session.execute(select(AuditEntry.at, AuditEntry.before, AuditEntry.after).where(
+        AuditEntry.entity == "lab", AuditEntry.entity_id == lab.id,
+        AuditEntry.action.in_(("lab.create", "lab.update"))).order_by(AuditEntry.id)).all()
+    changes = [(entry.at, _hours(entry.after["hours"])) for entry in entries
+               if entry.after and "hours" in entry.after]
+    if entries and entries[0].before and "hours" in entries[0].before:
+        earliest = _hours(entries[0].before["hours"])  # as the lab was before its first recorded change
+    else:
+        earliest = changes[0][1] if changes else lab_hours(lab)
+
+    def on(day: dt.date) -> list[Hours]:
+        began = dt.datetime.combine(day, dt.time(), tz)
+        return next((hours for at, hours in reversed(changes) if at < began), earliest)
+    return on
+
+
+def _hours(spans: list[dict]) -> list[Hours]:
+    return [Hours(span["weekday"], dt.time.fromisoformat(span["opens"]), dt.time.fromisoformat(span["closes"]))
+            for span in spans]
+
+
 def _usage(session: Session, lab: Lab, year: int, month: int) -> dict:
     tz = ZoneInfo(lab.timezone)
     first = dt.date(year, month, 1)
@@ -43,11 +70,12 @@ def _usage(session: Session, lab: Lab, year: int, month: int) -> dict:
     start, end = dt.datetime.combine(first, dt.time(), tz), dt.datetime.combine(after, dt.time(), tz)
     closures = [(closure.starts_at, closure.ends_at) for closure in session.scalars(select(Closure).where(
         Closure.lab_id == lab.id, Closure.starts_at < end, Closure.ends_at > start))]
+    hours_on = _hours_in_force(session, lab)
     open_seconds = 0.0
     day = first
     while day < after:
         open_seconds += sum((closes - opens).total_seconds()
-                            for opens, closes in subtract(open_intervals(day, lab_hours(lab), tz), closures))
+                            for opens, closes in subtract(open_intervals(day, hours_on(day), tz), closures))
         day += dt.timedelta(days=1)
     bookings = list(session.scalars(select(Booking).where(
         Booking.lab_id == lab.id, Booking.status.in_(USED), Booking.starts_at >= start, Booking.starts_at < end)))

@@ -8,19 +8,23 @@ calls one service function and renders a template of templates/booking/.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext
 
-from booking import availability, calendar, service, stats
+from booking import availability, calendar, documents, service, stats
+from booking.api import send_document
 from booking.schemas import BookingIn, SeriesIn
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.catalog import service as lab_catalog
+from labs.catalog.domain import Hours
 from labs.catalog.schemas import ClosureIn, InstrumentIn, InstrumentPatch, LabPatch
 from labs.db import get_session, utcnow
+from labs.errors import Invalid
 from labs.web.common import (DomainError, commit_button, commit_form, domain_error_page, local, local_moment,
                              read_form, today, week_of)
 
@@ -41,9 +45,24 @@ USAGE_MONTHS = 6  # the manage page shows this month and the five before it
 SETTINGS = tuple(k for k in lab_catalog.LAB_FIELDS if k not in lab_catalog.FIXED_AT_CREATION)
 
 
+# What the timeline of a booking says of each entry of its audit trail.
+EVENT = {
+    "booking.request": lazy_gettext("requested"), "booking.approve": lazy_gettext("approved"),
+    "booking.reject": lazy_gettext("rejected"), "booking.cancel": lazy_gettext("cancelled"),
+    "booking.check_in": lazy_gettext("checked in"), "booking.complete": lazy_gettext("completed"),
+    "booking.no_show": lazy_gettext("recorded as a no-show"), "booking.lapse": lazy_gettext("lapsed"),
+    "booking.document": lazy_gettext("document uploaded"),
+    "booking.documents_received": lazy_gettext("documents confirmed received"),
+}
+
+
+def local_day(moment: dt.datetime, tz: str) -> dt.date:
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
 @blp.context_processor
 def _booking_context():
-    return {"STATUS": STATUS}
+    return {"STATUS": STATUS, "local_day": local_day}
 
 
 # --- public: the catalog and a lab's week ----------------------------------------------------------
@@ -52,7 +71,7 @@ def _booking_context():
 def catalog():
     monday = week_of(request.args.get("week"))
     return render_template("booking/catalog.html", week=availability.week_overview(get_session(), monday),
-                           monday=monday, timedelta=dt.timedelta)
+                           monday=monday, timedelta=dt.timedelta, today=today())
 
 
 @blp.get("/labs/<int:lab_id>")
@@ -114,9 +133,14 @@ def new_booking():
     require_role(actor, "enterprise")
     labs = lab_catalog.list_labs(db)
     if request.method == "GET":
-        form = {"lab_id": request.args.get("lab_id", ""), "date": request.args.get("date", ""),
-                "batches": "1", "contact_name": actor.name, "weeks": "1", "policy": "all_or_nothing"}
+        # From a free slot of a lab's week: its lab, day and times filled in.
+        form = {**{k: request.args.get(k, "")[:10] for k in ("lab_id", "date", "start", "end")},
+                "batches": "1", "contact_name": actor.name, "weeks": "1", "policy": "all_or_nothing",
+                "request_key": uuid.uuid4().hex}
         return render_template("booking/booking_form.html", labs=labs, form=form, errors={}, today=today())
+    # The form's own key: the same form sent twice (a double click, a resent page) books once.
+    key = request.form.get("request_key", "")
+    request_key = key if len(key) == 32 and key.isalnum() and key.isascii() else None
     fields, errors = _read_request(request.form, labs)
     repeat, repeat_errors = read_form(RepeatIn(partial=True),
                                       {k: request.form.get(k, "") for k in ("weeks", "policy")})
@@ -133,7 +157,7 @@ def new_booking():
                 return redirect(url_for("bookings.mine"))
         elif weeks > 1:
             report, errors, conflict = commit_form(
-                lambda: service.request_series(db, actor, req, weeks, policy), "starts_at")
+                lambda: service.request_series(db, actor, req, weeks, policy, request_key=request_key), "starts_at")
             if report:
                 booked = [occurrence for occurrence in report["occurrences"] if occurrence["booking_id"]]
                 flash(_("%(n)s of %(weeks)s weekly bookings made.", n=len(booked), weeks=weeks), "info")
@@ -144,10 +168,11 @@ def new_booking():
                                 problem=occurrence["problem"]), "error")
                 return redirect(url_for("bookings.mine"))
         else:
-            booking, errors, conflict = commit_form(lambda: service.request_booking(db, actor, req), "starts_at")
+            booking, errors, conflict = commit_form(
+                lambda: service.request_booking(db, actor, req, request_key=request_key), "starts_at")
             if booking:
                 flash(_("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]), "info")
-                return redirect(url_for("bookings.mine"))
+                return redirect(url_for("bookings.booking", booking_id=booking.id))
     extra = conflict.extra if conflict else {}
     return render_template("booking/booking_form.html", labs=labs, form=request.form, errors=errors,
                            conflicts=extra.get("conflicts", []), occurrences=extra.get("occurrences", []),
@@ -164,7 +189,7 @@ def mine():
     actor = current_user()
     require_role(actor, "enterprise")
     db = get_session()
-    return render_template("booking/my_bookings.html", bookings=service.list_bookings(db, actor),
+    return render_template("booking/my_bookings.html", rows=by_series(service.list_bookings(db, actor)),
                            waitlist=service.waitlist_of(db, actor))
 
 
@@ -175,22 +200,121 @@ def leave_waitlist(entry_id: int):
     return redirect(url_for("bookings.mine"))
 
 
+# Where a decision's form sends its user back to.
+BACK = ("bookings.mine", "bookings.approvals", "bookings.booking")
+
+
+def _back(booking_id: int | None = None):
+    back = request.form.get("back")
+    if back == "bookings.booking" and booking_id is not None:
+        return redirect(url_for(back, booking_id=booking_id))
+    return redirect(url_for(back) if back in BACK[:2] else url_for("bookings.catalog"))
+
+
+def _decide(call, done) -> None:
+    """A decision's button: like commit_button, and a rejection without its reason is flashed."""
+    try:
+        commit_button(call, done)
+    except Invalid as exc:
+        get_session().rollback()
+        flash(_("A rejection needs its reason: write it in the note.") if exc.code == "reason_required"
+              else exc.detail, "error")
+
+
 @blp.post("/bookings/<int:booking_id>/<any(approve, reject, cancel):action>")
 def act(booking_id: int, action: str):
     note = request.form.get("note", "")[:2000]
-    commit_button(lambda: service.transition(get_session(), current_user(), booking_id, action, note),
-                  lambda booking: _("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]))
-    back = request.form.get("back")
-    return redirect(url_for(back) if back in ("bookings.mine", "bookings.approvals")
-                    else url_for("bookings.catalog"))
+    _decide(lambda: service.transition(get_session(), current_user(), booking_id, action, note),
+            lambda booking: _("Booking #%(id)s is %(status)s.", id=booking.id, status=STATUS[booking.status]))
+    return _back(booking_id)
+
+
+@blp.post("/series/<series_id:series_id>/<any(approve, reject, cancel):action>")
+def act_on_series(series_id: str, action: str):
+    """Every week of a series at once (one week: its booking's own buttons)."""
+    note = request.form.get("note", "")[:2000]
+    _decide(lambda: service.transition_series(get_session(), current_user(), series_id, action, note),
+            lambda weeks: _("%(n)s weeks are %(status)s.", n=len(weeks), status=STATUS[weeks[0].status]))
+    return _back()
+
+
+@blp.get("/bookings/<int:booking_id>")
+def booking(booking_id: int):
+    """A booking: its slot, fee and state, the documents, what happened to it, and what can be done."""
+    db, actor = get_session(), current_user()
+    the_booking = service.get_booking(db, actor, booking_id)
+    return render_template("booking/booking.html", b=the_booking, timeline=service.booking_timeline(db, actor, booking_id),
+                           awaiting=service.awaiting_documents(the_booking), limit_mb=documents.LIMIT_BYTES // 1024 // 1024,
+                           series=service.series_bookings(db, actor, the_booking.series_id) if the_booking.series_id else [],
+                           errors={}, EVENT=EVENT)
+
+
+@blp.get("/bookings/<int:booking_id>/cancel")
+def confirm_cancel(booking_id: int):
+    """Cancelling asks first: the slot goes to others and the waitlist."""
+    the_booking = service.get_booking(get_session(), current_user(), booking_id)
+    return render_template("booking/cancel.html", b=the_booking)
+
+
+@blp.url_value_preprocessor
+def _allow_document_uploads(endpoint, _values):
+    # A document runs to several MB (booking.documents.LIMIT_BYTES); every other form keeps the
+    # edge's 1 MiB. Set here: URL value preprocessors run before the before_request functions.
+    if endpoint == "bookings.upload_document" and request.method == "POST":
+        request.max_content_length = documents.REQUEST_LIMIT_BYTES
 
 
 @blp.post("/bookings/<int:booking_id>/documents")
-def documents_delivered(booking_id: int):
-    """The enterprise delivered what it committed to (容缺受理): the booking no longer lapses."""
-    commit_button(lambda: service.submit_documents(get_session(), current_user(), booking_id),
-                  lambda _booking: _("Booking #%(id)s: documents delivered.", id=booking_id))
-    return redirect(url_for("bookings.mine"))
+def upload_document(booking_id: int):
+    """The enterprise uploads a document it committed to deliver (容缺受理)."""
+    db, actor = get_session(), current_user()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        errors = {"file": [_("Choose a PDF, PNG or JPEG file.")]}
+    else:
+        document, errors, _conflict = commit_form(
+            lambda: service.upload_document(db, actor, booking_id, upload.filename, upload.read()), "file")
+        if document:
+            flash(_("%(name)s is uploaded. The lab confirms when it has everything.", name=document.filename), "info")
+            return redirect(url_for("bookings.booking", booking_id=booking_id))
+    the_booking = service.get_booking(db, actor, booking_id)
+    errors = {k: [_("The file is not a PDF, PNG or JPEG document.") if "PDF, PNG or JPEG" in m else m for m in v]
+              for k, v in errors.items()}
+    return render_template("booking/booking.html", b=the_booking, timeline=service.booking_timeline(db, actor, booking_id),
+                           awaiting=service.awaiting_documents(the_booking), limit_mb=documents.LIMIT_BYTES // 1024 // 1024,
+                           series=[], errors=errors, EVENT=EVENT), 422
+
+
+@blp.get("/bookings/<int:booking_id>/documents/<int:document_id>")
+def document(booking_id: int, document_id: int):
+    """A document, to its enterprise and the lab's staff only (anyone else: not found)."""
+    return send_document(service.get_document(get_session(), current_user(), booking_id, document_id))
+
+
+@blp.post("/bookings/<int:booking_id>/documents/received")
+def documents_received(booking_id: int):
+    """The lab manager confirms the missing documents arrived: the deadline no longer holds."""
+    commit_button(lambda: service.confirm_documents(get_session(), current_user(), booking_id,
+                                                    request.form.get("note", "")[:2000]),
+                  lambda _booking: _("Booking #%(id)s: documents received.", id=booking_id))
+    return redirect(url_for("bookings.booking", booking_id=booking_id))
+
+
+def by_series(bookings) -> list[list]:
+    """Bookings as rows: a weekly series is one row of its weeks, a single booking a row of one;
+    in the order given (a series where its first booking falls)."""
+    rows, seen = [], {}
+    for booking in bookings:
+        if booking.series_id is None:
+            rows.append([booking])
+        elif booking.series_id in seen:
+            seen[booking.series_id].append(booking)
+        else:
+            seen[booking.series_id] = [booking]
+            rows.append(seen[booking.series_id])
+    for row in rows:
+        row.sort(key=lambda b: b.starts_at)
+    return rows
 
 
 @blp.post("/labs/<int:lab_id>/calendar/feed")
@@ -217,8 +341,8 @@ def renew_enterprise_feed():
 def approvals():
     queue = service.approval_queue(get_session(), current_user())
     now = utcnow()
-    return render_template("booking/approvals.html",
-                           rows=[(booking, service.is_overdue(booking, now)) for booking in queue])
+    return render_template("booking/approvals.html", rows=by_series(queue),
+                           overdue={booking.id for booking in queue if service.is_overdue(booking, now)})
 
 
 @blp.get("/labs/<int:lab_id>/calendar")
@@ -241,8 +365,10 @@ def _managed_lab(lab_id: int):
     return db, actor, lab
 
 
-def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, status: int = 200):
-    """The manage page; after a refused form, its messages and what was typed into it."""
+def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, status: int = 200,
+                 hit: list | None = None):
+    """The manage page; after a refused form, its messages and what was typed into it; `hit`: the
+    bookings the form's closure or hours would fall on, to cancel or keep before it is saved."""
     errors = errors or {}
     forms = {form_name: request.form} if form_name else {}
     hours = {span.weekday: span for span in lab.hours}
@@ -262,6 +388,7 @@ def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, 
                            technicians=lab_catalog.list_technicians(db, actor), working_here=working_here,
                            errors={f"{form_name}.{k}": v for k, v in errors.items()},
                            by_form={form_name: errors} if errors else {}, split_hours=split_hours,
+                           hit=hit or [], hit_form=form_name if hit else None,
                            closures=[closure for closure in lab.closures if closure.ends_at > now],
                            today=today(lab.timezone), timedelta=dt.timedelta), status
 
@@ -298,11 +425,32 @@ def save_settings(lab_id: int):
         fields["hours"] = []  # read_form() drops an empty list as absent; here it means closed every day
     if "max_weekly_hours_per_enterprise" in form and not data["max_weekly_hours_per_enterprise"]:
         fields["max_weekly_hours_per_enterprise"] = None  # emptied: no limit (read_form() reads it as absent)
+    if not errors and "hours" in fields:
+        hit = service.bookings_hit_by_hours(db, actor, lab_id, [Hours(**span) for span in fields["hours"]])
+        if hit and not _hit_decided():
+            return _manage_page(lab, "settings", status=409, hit=hit)
+    else:
+        hit = []
     if not errors:
-        _lab, errors, _conflict = commit_form(lambda: lab_catalog.update_lab(db, actor, lab_id, fields), "name")
+        def change():
+            changed = lab_catalog.update_lab(db, actor, lab_id, fields)
+            _cancel_hit(hit)
+            return changed
+        _lab, errors, _conflict = commit_form(change, "name")
         if not errors:
             return _saved(lab, _("The settings of %(code)s are saved.", code=lab.code))
-    return _refused(lab, "settings", errors)
+    return _manage_page(lab, "settings", errors, 422, hit=hit if "cancel_reason" in errors else None)
+
+
+def _hit_decided() -> bool:
+    """The manager chose, for the bookings a closure or new hours fall on: cancel them (with the
+    reason each enterprise is told) or keep them."""
+    return "keep_hit" in request.form or "cancel_hit" in request.form
+
+
+def _cancel_hit(hit: list) -> None:
+    if hit and "cancel_hit" in request.form:
+        service.cancel_hit(get_session(), current_user(), hit, request.form.get("cancel_reason", "")[:2000])
 
 
 @blp.post("/labs/<int:lab_id>/manage/technicians")
@@ -365,11 +513,17 @@ def add_closure(lab_id: int):
             errors[name] = [_("Enter a date as YYYY-MM-DD and a time as HH:MM.")]
     fields, load_errors = read_form(ClosureIn(), {**moments, "reason": form.get("reason", "").strip()})
     errors = {**load_errors, **errors}
+    hit = [] if errors else service.bookings_hit_by_closure(db, actor, lab_id, fields["starts_at"], fields["ends_at"])
+    if hit and not _hit_decided():
+        return _manage_page(lab, "closure", status=409, hit=hit)
     if not errors:
-        closure, errors, _conflict = commit_form(
-            lambda: lab_catalog.add_closure(db, actor, lab_id, **fields), "starts_at")
+        def close():
+            closure = lab_catalog.add_closure(db, actor, lab_id, **fields)
+            _cancel_hit(hit)
+            return closure
+        closure, errors, _conflict = commit_form(close, "starts_at")
         if closure:
             return _saved(lab, _("%(code)s is closed from %(start)s to %(end)s.", code=lab.code,
                                  start=moments["starts_at"][:16].replace("T", " "),
                                  end=moments["ends_at"][:16].replace("T", " ")))
-    return _refused(lab, "closure", errors)
+    return _manage_page(lab, "closure", errors, 422, hit=hit if "cancel_reason" in errors else None)

@@ -1,4 +1,5 @@
-"""`labs rig identify|watch LINK --map fdr|emb|tmr`: a technician's look at a rig."""
+"""`labs rig identify|watch LINK --map fdr|emb|tmr`: a technician's look at a rig (fdr: fuel
+dispenser test rig, emb: electricity meter test bench, tmr: taxi meter test rig)."""
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ def _format(kind: str, values: dict) -> str:
     units = {f.name: f.unit for f in MODBUS_MAPS[kind].fields} if kind in MODBUS_MAPS else _TMR_UNITS
     parts = []
     for name, value in values.items():
-        if name == "status" and kind in STATUS_NAMES:
-            value = STATUS_NAMES[kind].get(value, value)
+        if name == "status":
+            # The Modbus rigs give a number, the TMR a protocol word in capitals: one case for all.
+            value = str(STATUS_NAMES.get(kind, {}).get(value, value)).lower()
         text = f"{value:.4g}" if isinstance(value, float) and abs(value) < 1e-3 and value else (
             f"{value:.3f}" if isinstance(value, float) else str(value))
         parts.append(f"{name}={text}{' ' + units[name] if units.get(name) else ''}")
@@ -50,7 +52,9 @@ def _format(kind: str, values: dict) -> str:
 
 _common = [
     click.argument("link"),
-    click.option("--map", "kind", required=True, type=click.Choice(sorted(DRIVERS)), help="Which rig it is."),
+    click.option("--map", "kind", required=True, type=click.Choice(sorted(DRIVERS)),
+                 help="Which rig it is: fdr, the fuel dispenser test rig (Modbus); emb, the electricity meter "
+                      "test bench (Modbus); tmr, the taxi meter test rig (serial ASCII)."),
     click.option("--timeout", "timeout_s", default=1.0, show_default=True, type=click.FloatRange(0.01),
                  help="Seconds to wait for each reply."),
     click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 20),
@@ -64,7 +68,8 @@ def _with_common(fn):
     return fn
 
 
-@click.group(help="Talk to a calibration rig over its link (modbus+tcp://, modbus+rtu://, serial://).")
+@click.group(help="Talk to a calibration rig over its link (modbus+tcp://, modbus+rtu://, serial://): fdr, the "
+                  "fuel dispenser test rig; emb, the electricity meter test bench; tmr, the taxi meter test rig.")
 def rig():
     pass
 
@@ -98,7 +103,8 @@ def watch(link, kind, timeout_s, retries, rate, samples):
         done = asyncio.Event()
 
         def show(sample: Sample):
-            stamp = sample.at.isoformat(timespec="milliseconds")
+            # This computer's local time: what the technician's clock on the wall says.
+            stamp = sample.at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
             click.echo(f"{stamp}  {_format(kind, sample.values) if sample.values else 'ERROR ' + str(sample.error)}")
             outcome["failed" if sample.values is None else "read"] += 1
             # A device that refuses this user or these settings will not change its mind.

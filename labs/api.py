@@ -6,7 +6,7 @@ import http
 import re
 
 import marshmallow as ma
-from flask import jsonify, request
+from flask import current_app, jsonify, render_template, request
 import flask_smorest
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -15,14 +15,37 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from labs.db import get_session
 from labs.errors import DomainError, TooManyAttempts
+from labs.i18n import N_, TAGS, language, render
+from labs.schema_messages import translate
 
 PROBLEM = "application/problem+json"
+NOT_VALID = N_("the request is not valid")
+# The error pages of the pages (the shell's layout, in the reader's language).
+PAGE_TITLES = {400: N_("Request refused"), 403: N_("Not allowed"), 404: N_("Not found"),
+               405: N_("Not allowed here"), 413: N_("Request too large"), 429: N_("Too many requests")}
+PAGE_DETAILS = {
+    400: N_("The request could not be understood."), 403: N_("You may not open this page."),
+    404: N_("There is no page at this address."), 405: N_("This address does not take that kind of request."),
+    413: N_("The request is too large."), 429: N_("Too many requests in a short time. Wait a moment and try again."),
+}
+# What an HTTP error says when its raiser said nothing of its own (werkzeug's texts are English).
+HTTP_DETAILS = {
+    400: N_("the request could not be understood"),
+    401: N_("sign in or send a valid bearer token"),
+    403: N_("you may not do this"),
+    404: N_("there is nothing at this address"),
+    405: N_("this address does not accept that method"),
+    413: N_("the request is too large"),
+    415: N_("the request body is not in a format this address reads"),
+    429: N_("too many requests: try again later"),
+}
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details; `code` names the problem for programs where a status says too
-    little, `errors` maps field names to messages (422), `conflicts` lists the slots in the way
-    (409), `retry_after` is the seconds to wait (429, also in Retry-After)."""
+    """RFC 9457 problem details; `code` (always present, stable) names the problem for programs,
+    `detail` and `errors` (field names to messages, 422) are in the Accept-Language language,
+    `conflicts` lists the slots in the way (409), `retry_after` is the seconds to wait (429, also
+    in Retry-After)."""
 
     type = ma.fields.String()
     title = ma.fields.String()
@@ -35,17 +58,22 @@ class ProblemSchema(ma.Schema):
     occurrences = ma.fields.List(ma.fields.Dict())
 
 
-def problem(status: int, detail: str, **extra):
-    body = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status, "detail": detail}
+def problem(status: int, detail: str, code: str | None = None, **extra):
+    """A problem+json response; `detail` is shown as given (translate it first), `code` defaults to
+    the status' name (not_found, method_not_allowed, ...)."""
+    body = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status, "detail": detail,
+            "code": code or http.HTTPStatus(status).name.lower()}
     body.update({k: v for k, v in extra.items() if v is not None})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM
+    response.headers["Content-Language"] = TAGS.get(language(), "en")
     return response
 
 
 def _flatten(messages: dict) -> dict[str, list[str]]:
-    """webargs' {"json": {"field": [...]}, "query": {...}} as {"field": [...]}, nested paths dotted."""
+    """webargs' {"json": {"field": [...]}, "query": {...}} as {"field": [...]}, nested paths dotted,
+    the messages in the request's language."""
     out: dict[str, list[str]] = {}
 
     def walk(prefix: str, value):
@@ -53,9 +81,9 @@ def _flatten(messages: dict) -> dict[str, list[str]]:
             for key, sub in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), sub)
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            out.setdefault(prefix or "_body", []).extend(value)
+            out.setdefault(prefix or "_body", []).extend(translate(v) for v in value)
         else:
-            out.setdefault(prefix or "_body", []).append(str(value))
+            out.setdefault(prefix or "_body", []).append(translate(str(value)))
 
     for location_messages in messages.values():
         walk("", location_messages)
@@ -87,7 +115,7 @@ def Id(**kwargs) -> ma.fields.Integer:
 # Names, codes and other one-line values never hold a control character: a newline or CR in a lab's
 # name would end a line of its calendar feed, a NUL is refused by PostgreSQL. Multi-line text (a
 # sample's description) may hold line breaks and tabs, nothing else below U+0020.
-NO_CONTROL_CHARACTERS = "control characters (a line break, a tab, ...) are not allowed here"
+NO_CONTROL_CHARACTERS = N_("control characters (a line break, a tab, ...) are not allowed here")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -151,22 +179,31 @@ class LabsApi(Api):
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         if "messages" in data:
-            return problem(error.code, "the request is not valid", errors=_flatten(data["messages"]))
+            return problem(error.code, render(NOT_VALID), code="invalid", errors=_flatten(data["messages"]))
+        status = error.code or 500
+        # A message given to abort() or to the exception is ours (translated if catalogued);
+        # werkzeug's stock descriptions are English only, so ours stand in for them.
+        own = data.get("message") or (error.description if error.description != type(error).description else None)
+        detail = own or HTTP_DETAILS.get(status)
         if not request.path.startswith("/api"):
-            return error  # pages keep Flask's HTML error pages
-        return problem(error.code or 500, data.get("message") or error.description or error.name)
+            if status not in PAGE_TITLES:
+                return error
+            return render_template("error.html", title=render(PAGE_TITLES[status]),
+                                   detail=render(own or PAGE_DETAILS[status])), status, error.get_headers()[1:]
+        return problem(status, render(detail) if detail else error.name)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+NUL_REFUSED = N_("a NUL character is not allowed")
 
 
 def _text_problem(text: str) -> str | None:
     """Why a string from a client cannot be stored: PostgreSQL refuses a NUL character in text, and
     a lone surrogate ("\\ud800" in JSON: half a UTF-16 pair) cannot be encoded as UTF-8 at all."""
     if "\x00" in text:
-        return "a NUL character is not allowed"
+        return NUL_REFUSED
     if _SURROGATE.search(text):
-        return "a lone surrogate (half a UTF-16 pair) is not text"
+        return N_("a lone surrogate (half a UTF-16 pair) is not text")
     return None
 
 
@@ -192,16 +229,31 @@ def refuse_nul():
     edge, naming the field. No real client sends either."""
     if not request.path.startswith("/api"):
         return None
-    fields = {k: "a NUL character is not allowed" for k, v in request.args.items(multi=True) if "\x00" in k + v}
+    fields = {k: NUL_REFUSED for k, v in request.args.items(multi=True) if "\x00" in k + v}
     if request.is_json:
         fields.update(_bad_text_fields(request.get_json(silent=True)))
     if fields:
-        return problem(422, "the request is not valid", errors={f: [why] for f, why in fields.items()})
+        return problem(422, render(NOT_VALID), code="invalid", errors={f: [render(why)] for f, why in fields.items()})
+    return None
+
+
+def refuse_non_json_body():
+    """An operation that reads a JSON body answers 415 to a body of another type: webargs would read
+    it as an empty document and report every field as missing, which misleads."""
+    if not request.path.startswith("/api") or request.is_json or request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    if any(parameter["in"] == "json" for parameter in parameters):
+        return problem(415, render(N_("send the body as JSON (Content-Type: application/json)")),
+                       code="unsupported_media_type")
     return None
 
 
 def handle_domain_error(error: DomainError):
-    response = problem(error.status, error.detail, **error.extra)
+    response = problem(error.status, error.detail, code=error.code, **error.extra)
     if isinstance(error, TooManyAttempts):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -221,7 +273,7 @@ def authenticate_bearer():
     resolve_bearer_first()
     user = current_user()
     if user is not None and user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-        return problem(403, "your password was reset: choose a new one (POST /api/v1/me/password) first",
+        return problem(403, render(N_("your password was reset: choose a new one (POST /api/v1/me/password) first")),
                        code="password_change_required")
     return None
 
@@ -243,6 +295,15 @@ class Blueprint(flask_smorest.Blueprint):
                 func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
             return func
         return decorate
+
+    @staticmethod
+    def conditional(func):
+        """Document If-None-Match, the ETag header and the 304 as flask-smorest's etag decorator does,
+        for a view that answers conditionally itself (werkzeug's make_conditional): that decorator
+        answers a 304 by raising, which costs more than the rest of a cached public answer.
+        Innermost, under the route's other decorators (they copy the view's documentation)."""
+        func._apidoc = {**getattr(func, "_apidoc", {}), "etag": True}
+        return func
 
 
 def committed(value):
@@ -268,21 +329,68 @@ class CertificateNumberConverter(BaseConverter):
     regex = PATTERN
 
 
+class SecretTokenConverter(BaseConverter):
+    """`<secret_token:...>`: a key given out by secrets.token_urlsafe (a taxi ticket's link); anything
+    else is not found. The OpenAPI document states the pattern."""
+
+    PATTERN = "[A-Za-z0-9_-]{32,64}"
+    regex = PATTERN
+
+
+class SeriesIdConverter(BaseConverter):
+    """`<series_id:...>`: a weekly booking series' key (32 hexadecimal digits); anything else is not
+    found. The OpenAPI document states the pattern."""
+
+    PATTERN = "[0-9a-f]{32}"
+    regex = PATTERN
+
+
+# What /api/docs opens with (Markdown): what a program needs before its first call.
+API_INTRO = """The bureau's labs, bookings, verification and spot-checks, for programs.
+
+**A token.** `POST /api/v1/auth/token` with `{"email": "...", "password": "..."}` answers
+`{"access_token": "...", "expires_in": 2592000}`. Send it with every call as
+`Authorization: Bearer <access_token>` (here: the Authorize button). It lasts 30 days;
+`DELETE /api/v1/auth/token` ends it sooner. Public operations (the catalog, availability, published
+results) need none.
+
+**Bodies** are JSON, sent with `Content-Type: application/json`; another type is refused with 415.
+
+**Errors** are `application/problem+json` (RFC 9457): `status`, `title`, `detail` (a sentence in the
+language of `Accept-Language`: `zh-Hans`, `zh-Hant` or `en`) and `code`, a stable name to match on
+(`statutory_holiday`, `slot_taken`, ...), never the sentence. A 422 lists `errors` per field, a 409
+may list `conflicts`, a 429 says in `retry_after` (and `Retry-After`) how many seconds to wait.
+
+**Times** are RFC 3339 with their UTC offset (`2026-12-03T10:00:00+08:00`); a time sent without an
+offset is refused. Read them as instants: a span's start and end carry the same offset. Dates
+(`2026-12-03`), weeks (`monday`) and opening hours are the lab's local days and wall-clock times,
+in its `timezone` (Asia/Shanghai, Beijing time, unless the lab says otherwise). Working days follow
+the State Council's holiday schedule, make-up working days included.
+"""
+
+
 def init_app(app) -> LabsApi:
     app.config.update(
         API_TITLE="labs", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
-        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+        API_SPEC_OPTIONS={"info": {"description": API_INTRO}, "components": {"securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["certificate_number"] = CertificateNumberConverter
+    app.url_map.converters["secret_token"] = SecretTokenConverter
+    app.url_map.converters["series_id"] = SeriesIdConverter
     api = LabsApi(app)
     api.register_converter(CertificateNumberConverter,
                            lambda _: {"type": "string", "pattern": f"^{CertificateNumberConverter.PATTERN}$"})
+    api.register_converter(SecretTokenConverter,
+                           lambda _: {"type": "string", "pattern": f"^{SecretTokenConverter.PATTERN}$"})
+    api.register_converter(SeriesIdConverter,
+                           lambda _: {"type": "string", "pattern": f"^{SeriesIdConverter.PATTERN}$"})
     api.register_field(Money, "string", "decimal")
     app.register_error_handler(DomainError, handle_domain_error)
+    app.before_request(refuse_non_json_body)
     app.before_request(refuse_nul)
     app.before_request(authenticate_bearer)
     app.after_request(challenge_bearer)

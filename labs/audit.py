@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from labs.db import Base, UTCDateTime, utcnow
@@ -12,6 +12,8 @@ from labs.db import Base, UTCDateTime, utcnow
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    # A record's own trail (a booking's timeline, a lab's past opening hours) is read by entity.
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import click
 
 from devices.cli import rig
+from labs.calendar.cli import calendar
 from labs.errors import DomainError
+from labs.field.cli import field
 from labs.spotchecks.cli import spotcheck
 from labs.verification.cli import audit, runner, verify
 
@@ -47,7 +49,7 @@ def upgrade(app, revision: str = "head") -> None:
             sync_regions(session)  # the province's administrative divisions (labs/spotchecks/regions.json)
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx):
     """labs: metrology and lab booking for the bureau."""
@@ -178,9 +180,13 @@ def user_reset_password(email, password_stdin):
 @click.option("--fd", type=click.IntRange(0), help="serve on this inherited listening socket instead of --host/--port")
 def serve(host, port, workers, threads, fd):
     """Serve the web application with gunicorn worker processes, each with a pool of threads."""
-    from labs.server import serve as run_server
+    from labs.server import PortInUse, listen, serve as run_server
+    try:
+        listener = listen(host, port) if fd is None else None
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
     _app_with_secret_key()  # the workers build their own apps; this only checks the key first
-    run_server(host, port, workers, fd, threads)
+    run_server(host, port, workers, listener.fileno() if listener else fd, threads)
 
 
 def scheduled_jobs() -> list:
@@ -188,8 +194,10 @@ def scheduled_jobs() -> list:
     from booking.jobs import JOBS
     from labs.accounts.jobs import JOBS as ACCOUNT_JOBS
     from labs.notify import send_pending_mail
+    from labs.services.jobs import JOBS as SERVICE_JOBS
     from labs.spotchecks.jobs import JOBS as SPOTCHECK_JOBS
-    return JOBS + ACCOUNT_JOBS + SPOTCHECK_JOBS + [(send_pending_mail, {"trigger": "interval", "minutes": 1})]
+    return (JOBS + ACCOUNT_JOBS + SPOTCHECK_JOBS + SERVICE_JOBS
+            + [(send_pending_mail, {"trigger": "interval", "minutes": 1})])
 
 
 @main.command()
@@ -207,18 +215,25 @@ def scheduler(run_now):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def demo(host, port, workers):
-    """Migrate, load demo data (labs, users, bookings, instruments), start simulated rigs and a runner,
-    print the logins, and serve."""
+    """Migrate, load demo data (labs, users, bookings, instruments), start simulated rigs, a runner and
+    the scheduler (reminders, lapses, mail, publication deadlines), print the logins, and serve."""
     import os
+    import subprocess
     from labs.config import SECRET_KEY_VARIABLE, demo_secret_key
     from labs.db import session_scope
     from labs.demo import seed
-    from labs.server import serve as run_server
+    from labs.server import PortInUse, listen, serve as run_server
+    from labs.dispatch import demo as dispatch_demo
+    from labs.services import demo as services_demo
     from labs.spotchecks import demo as spotcheck_demo
     from labs.verification import demo as verification_demo
+    try:
+        listener = listen(host, port)  # before anything starts: a port in use fails at once
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
     app = _app()
     if not os.environ.get(SECRET_KEY_VARIABLE):
-        # The workers (and the runner) read the key from the environment they inherit.
+        # The workers (and the runner and scheduler) read the key from the environment they inherit.
         os.environ[SECRET_KEY_VARIABLE] = app.config["SECRET_KEY"] = demo_secret_key(app.instance_path)
     app = _app_with_secret_key()
     upgrade(app)
@@ -228,14 +243,21 @@ def demo(host, port, workers):
         with session_scope(app) as session:
             verification_demo.seed(session, links)
             spotcheck_demo.seed(session, app.config["SECRET_KEY"])
+            dispatch_demo.seed(session)
+            services_demo.seed(session, app.config["SECRET_KEY"])
         children.append(verification_demo.start_runner())
+        children.append(subprocess.Popen([str(Path(sys.executable).with_name("labs")), "scheduler"]))
         click.echo(f"database: {app.config['DATABASE_URL']}")
         click.echo("simulated rigs: " + ", ".join(f"{kind.upper()} {link}" for kind, link in links.items()))
         click.echo("demo logins (e-mail / password):")
         for role, email, password in logins:
             click.echo(f"  {role:<12} {email:<28} {password}")
+        click.echo("scheduled jobs: run by the scheduler started here (`labs scheduler`)")
+        click.echo(f"a technician's laptop on site: LABS_DATABASE_URL=sqlite:///laptop.sqlite3 labs db upgrade, then "
+                   f"labs field sync --server http://{host}:{port} with tech@labs.example's token (POST "
+                   "/api/v1/auth/token) in LABS_FIELD_TOKEN: it brings down that technician's work orders")
         click.echo(f"open http://{host}:{port}/")
-        run_server(host, port, workers)
+        run_server(host, port, workers, listener.fileno())
     finally:
         for child in children:
             child.terminate()
@@ -248,3 +270,5 @@ main.add_command(runner)
 main.add_command(verify)
 main.add_command(audit)
 main.add_command(spotcheck)
+main.add_command(field)
+main.add_command(calendar)

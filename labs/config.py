@@ -30,6 +30,8 @@ def from_environment(instance_path: str) -> dict:
         "PUBLIC_URL": os.environ.get("LABS_PUBLIC_URL") or None,
         "TRUSTED_PROXIES": int(os.environ.get("LABS_TRUSTED_PROXIES") or 0),
         "SECURE_COOKIES": _flag(os.environ.get("LABS_SECURE_COOKIES")),
+        # Documents enterprises upload for their bookings: files here, never in the database.
+        "DOCUMENT_DIR": os.environ.get("LABS_DOCUMENT_DIR") or str(Path(instance_path) / "documents"),
     }
 
 

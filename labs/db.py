@@ -8,13 +8,17 @@ bookings with an exclusion constraint instead (see migrations).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
+import weakref
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from flask import current_app, g
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -116,3 +120,60 @@ def session_scope(app) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_readers = threading.local()  # per thread: {engine: (DBAPI connection, {sql: (data version, rows)})}
+
+
+@functools.lru_cache(maxsize=64)
+def _sql(statement: Executable, dialect: Dialect) -> str:
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def read_outside_transaction(engine: Engine, statement: Executable) -> list[tuple[Any, ...]]:
+    """The raw rows of one read-only statement (a module-level constant: its SQL is compiled once),
+    on a connection of the calling thread's own, in autocommit: for the checks in front of a cached
+    public answer, where a unit of work (a session and a transaction, BEGIN IMMEDIATE on SQLite)
+    would cost more than everything else in the request.
+
+    On SQLite the answer is kept until `PRAGMA data_version` says another connection committed
+    something (this one never writes, so any commit counts): a flood of readers between two
+    publications reads nothing at all. The connection is taken out of the pool, so it never holds a
+    slot the sessions need; a broken one (a restarted server) is replaced, once, at once."""
+    sql = _sql(statement, engine.dialect)
+    readers = getattr(_readers, "by_engine", None)
+    if readers is None:
+        readers = _readers.by_engine = weakref.WeakKeyDictionary()
+    for attempt in (1, 2):
+        try:
+            return _read(engine, readers, sql)
+        except engine.dialect.dbapi.Error:
+            readers.pop(engine, None)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read(engine: Engine, readers: weakref.WeakKeyDictionary, sql: str) -> list[tuple[Any, ...]]:
+    entry = readers.get(engine)
+    if entry is None:
+        pooled = engine.raw_connection()
+        if engine.dialect.name == "postgresql":
+            pooled.dbapi_connection.autocommit = True
+        pooled.detach()
+        entry = readers[engine] = (pooled, {})
+    connection, known = entry
+    cursor = connection.cursor()
+    try:
+        version = None
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA data_version")
+            version = cursor.fetchone()[0]
+            if sql in known and known[sql][0] == version:
+                return known[sql][1]
+        cursor.execute(sql)
+        rows = [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    known[sql] = (version, rows)
+    return rows

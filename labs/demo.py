@@ -18,6 +18,7 @@ USERS = [
     ("admin", "admin@labs.example", None, None),
     ("lab_manager", "manager@labs.example", None, None),
     ("technician", "tech@labs.example", None, None),
+    ("technician", "tech2@labs.example", None, None),  # two technicians share the work orders on site
     ("inspector", "inspector@labs.example", None, None),
     ("inspector", "inspector2@labs.example", None, None),  # a second inspector countersigns spot-checks
     ("enterprise", "alice@bearing.example", "91110000600037341L", "北京某轴承股份有限公司"),
@@ -60,6 +61,8 @@ def seed(app) -> list[tuple[str, str, str]]:
                     ],
                 })
             _demo_bookings(session, app.config["TIMEZONE"], users)
+            _todays_bookings(session, app.config["TIMEZONE"], users)
+            _series_and_documents(session, app.config["TIMEZONE"], users)
     return [(role, email, PASSWORD) for role, email, _, _ in USERS]
 
 
@@ -82,3 +85,54 @@ def _demo_bookings(session, timezone: str, users: dict) -> None:
             labs[code], start, end, test, "样品3批", 3, email.split("@")[0], "13800000000"))
 
 
+def _todays_bookings(session, timezone: str, users: dict) -> None:
+    """Two approved bookings in the bearing lab today, for the technician's day page (check-in,
+    complete, no-show); none when the lab is closed today."""
+    from booking.service import BookingRequest, request_booking, transition
+    from labs.catalog.models import Lab
+    from labs.errors import Invalid
+
+    tz = ZoneInfo(timezone)
+    today = dt.datetime.now(tz).date()
+    yesterday = dt.datetime.now(tz) - dt.timedelta(days=1)  # when they were requested and approved
+    lab = session.scalar(select(Lab).where(Lab.code == "BRG"))
+    for email, hours, test in (("alice@bearing.example", (9, 11), "轴承振动测试"),
+                               ("bob@pump.example", (14, 16), "轴承温升试验")):
+        request = BookingRequest(lab.id, dt.datetime.combine(today, dt.time(hours[0]), tz),
+                                 dt.datetime.combine(today, dt.time(hours[1]), tz), test, "样品2批", 2,
+                                 email.split("@")[0], "13800000000")
+        try:
+            booking = request_booking(session, users[email], request, now=yesterday)
+        except Invalid:  # a holiday or a Sunday: the lab is closed today
+            return
+        transition(session, users["manager@labs.example"], booking.id, "approve", now=yesterday)
+
+
+def _series_and_documents(session, timezone: str, users: dict) -> None:
+    """A weekly series waiting in the approval queue, and a booking accepted with a document missing
+    (容缺受理) whose scan the enterprise has uploaded, for the manager to confirm receipt."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    from booking.service import BookingRequest, request_booking, request_series, upload_document
+    from labs.catalog.models import Lab
+    from labs.workdays import day_kind
+
+    tz = ZoneInfo(timezone)
+    labs = {lab.code: lab.id for lab in session.scalars(select(Lab))}
+    day = dt.date.today() + dt.timedelta(days=8)
+    while not all(day_kind(day + dt.timedelta(weeks=week)).working for week in range(4)) or day.weekday() != 1:
+        day += dt.timedelta(days=1)
+    request_series(session, users["bob@pump.example"], BookingRequest(
+        labs["PVL"], dt.datetime.combine(day, dt.time(9), tz), dt.datetime.combine(day, dt.time(12), tz),
+        "阀门密封性能试验", "DN50 闸阀 每周1批", 1, "bob", "13900000000"), 4, "skip_conflicts")
+    booking = request_booking(session, users["alice@bearing.example"], BookingRequest(
+        labs["ICT"], dt.datetime.combine(day, dt.time(14), tz), dt.datetime.combine(day, dt.time(16), tz),
+        "工业CT内部缺陷检测", "轴承座铸件 2 件", 1, "alice", "13800000000",
+        missing_documents="营业执照副本、委托检测协议", commitment_signed=True))
+    scan = io.BytesIO()
+    page = canvas.Canvas(scan)
+    page.drawString(72, 760, "Business licence (copy) - demo")
+    page.save()
+    upload_document(session, users["alice@bearing.example"], booking.id, "营业执照副本.pdf", scan.getvalue())

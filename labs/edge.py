@@ -23,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from labs.api import problem
+from labs.i18n import N_, render
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: no form or JSON document of this service comes near it
 MAX_JSON_DEPTH = 32  # the deepest document the API reads is 4 levels deep
@@ -69,8 +70,8 @@ def _refused(status: int, detail: str, page_detail: str):
 
 
 def _too_large(_error: RequestEntityTooLarge):
-    limit = MAX_BODY_BYTES // 1024 // 1024
-    return _refused(413, f"the request body is larger than {limit} MiB",
+    limit = (request.max_content_length or MAX_BODY_BYTES) // 1024 // 1024  # an upload route sets its own
+    return _refused(413, render(N_("the request body is larger than %(limit)s MiB"), {"limit": limit}),
                     _("The request is larger than %(limit)s MiB.", limit=limit))
 
 
@@ -83,7 +84,7 @@ def _refuse_hostile_path():
     """A path holding a control character (a NUL, a newline) or a lone surrogate names nothing here;
     refused before routing, so no handler passes it to the database (PostgreSQL refuses NUL)."""
     if any(is_control(char) for char in request.path):
-        return _refused(400, "the path holds a control character",
+        return _refused(400, render(N_("the path holds a control character")),
                         _("The address holds a character that is not allowed."))
     return None
 
@@ -114,8 +115,9 @@ def _refuse_deep_json():
     else:
         too_deep = _depth(document) > MAX_JSON_DEPTH
     if too_deep:
-        return problem(400, f"the JSON document nests deeper than {MAX_JSON_DEPTH} levels") \
-            if request.path.startswith("/api") else _refused(400, "", _("The request is not valid."))
+        detail = render(N_("the JSON document nests deeper than %(depth)s levels"), {"depth": MAX_JSON_DEPTH})
+        return problem(400, detail) if request.path.startswith("/api") else \
+            _refused(400, "", _("The request is not valid."))
     return None
 
 

@@ -13,11 +13,12 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
 
 from labs.accounts.models import User
 from labs.db import Base, UTCDateTime, utcnow
+from labs.i18n import DEFAULT, render_in
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ MAIL_BATCH = 200
 
 class Notification(Base):
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -37,18 +39,25 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The booking the notice is about, for its link (named by table: labs does not import booking).
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True)
 
     user: Mapped[User] = relationship()
 
 
-def notify(session: Session, users: list[User], subject: str, body: str) -> None:
+def notify(session: Session, users: list[User], subject: str, body: str, booking_id: int | None = None) -> None:
+    """Subject and body are messages (N_, their params bound), written down in each recipient's
+    language: the one they chose on the pages, else Simplified Chinese. The mail says the same."""
     for user in users:
-        session.add(Notification(user_id=user.id, subject=subject, body=body))
+        locale = user.locale or DEFAULT
+        session.add(Notification(user_id=user.id, subject=render_in(locale, subject)[:200],
+                                 body=render_in(locale, body), booking_id=booking_id))
 
 
-def notify_enterprise(session: Session, enterprise_id: int, subject: str, body: str) -> None:
+def notify_enterprise(session: Session, enterprise_id: int, subject: str, body: str,
+                      booking_id: int | None = None) -> None:
     members = session.scalars(select(User).where(User.enterprise_id == enterprise_id, User.active)).all()
-    notify(session, list(members), subject, body)
+    notify(session, list(members), subject, body, booking_id)
 
 
 def send_pending_mail(session: Session, now: dt.datetime | None = None) -> int:
@@ -87,3 +96,18 @@ def notifications_for(session: Session, user: User, limit: int = 100, offset: in
     """The user's own notifications, newest first."""
     return list(session.scalars(select(Notification).where(Notification.user_id == user.id)
                                 .order_by(Notification.id.desc()).limit(limit).offset(offset)))
+
+
+def unread_count(session: Session, user: User) -> int:
+    """How many of the user's notifications they have not seen, for the page header."""
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)))
+
+
+def mark_read(session: Session, user: User, now: dt.datetime | None = None) -> int:
+    """The user has read all their notices; returns how many were unread."""
+    unread = session.scalars(select(Notification).where(Notification.user_id == user.id,
+                                                        Notification.read_at.is_(None))).all()
+    for notice in unread:
+        notice.read_at = now or utcnow()
+    return len(unread)

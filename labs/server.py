@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import re
+import socket
 import time
 
 from gunicorn import http
@@ -145,6 +146,22 @@ def options(host: str, port: int, workers: int, fd: int | None = None, threads: 
             "limit_request_line": 8190, "limit_request_fields": 100, "limit_request_field_size": 8190}
 
 
+class PortInUse(Exception):
+    pass
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket for host:port, bound here so that a port in use fails at once with a
+    message that says so (gunicorn would retry for seconds and then log a traceback)."""
+    try:
+        return socket.create_server((host, port), backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"{host}:{port} is already in use (another labs serve or labs demo?): stop it, or "
+                            "choose another port with --port") from None
+        raise
+
+
 def serve(host: str, port: int, workers: int, fd: int | None = None, threads: int = THREADS) -> None:
-    """Serve on host:port, or on the listening socket inherited as file descriptor `fd`."""
+    """Serve on host:port, or on the listening socket inherited as file descriptor `fd` (`listen`'s)."""
     _Server(options(host, port, workers, fd, threads)).run()

@@ -5,12 +5,16 @@ fall back, and say so (`covered` is False), rather than fail: the days off that 
 (全国年节及纪念日放假办法, as amended in 2024: New Year's Day, New Year's Eve and the first three
 days of the lunar year, Qingming, 1-2 May, the Dragon Boat and Mid-Autumn festivals, 1-3 October)
 and weekends are off; the make-up working days and bridged days of that year's schedule are unknown.
+
+A schedule an admin entered for a year (labs.calendar) overrides both for that year: labs.calendar
+installs the source of stored schedules with `use_stored_schedules`.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import chinese_calendar
 from lunardate import LunarDate
@@ -31,13 +35,41 @@ class DayKind:
         return not self.working and self.holiday_name is not None
 
 
+# year -> {day: (working, holiday)} of the schedule stored for that year, or None.
+StoredSchedules = Callable[[int], "Mapping[dt.date, tuple[bool, str]] | None"]
+_stored_schedule: StoredSchedules = lambda year: None
+
+
+def use_stored_schedules(source: StoredSchedules) -> None:
+    global _stored_schedule
+    _stored_schedule = source
+
+
 def day_kind(day: dt.date) -> DayKind:
+    stored = _stored_day_kind(day)
+    if stored is not None:
+        return stored
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
         name = statutory_days(day.year).get(day)
         return DayKind(working=day.weekday() < 5 and name is None, holiday_name=name, covered=False)
     return DayKind(working=not on_holiday, holiday_name=name, covered=True)
+
+
+def _stored_day_kind(day: dt.date) -> DayKind | None:
+    # A December day may belong to the next year's schedule (a New Year's bridge), which then decides it.
+    years = (day.year + 1, day.year) if day.month == 12 else (day.year,)
+    for year in years:
+        schedule = _stored_schedule(year)
+        if schedule is None:
+            continue
+        if day in schedule:
+            working, name = schedule[day]
+            return DayKind(working=working, holiday_name=name, covered=True)
+        if year == day.year:
+            return DayKind(working=day.weekday() < 5, holiday_name=None, covered=True)
+    return None
 
 
 @functools.lru_cache(maxsize=64)

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -96,7 +97,7 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test",
-                      "WTF_CSRF_ENABLED": True})
+                      "WTF_CSRF_ENABLED": True, "DOCUMENT_DIR": str(tmp_path / "documents")})
     yield app
     app.extensions["labs.engine"].dispose()
 
@@ -214,3 +215,27 @@ def running_server(database_url: str, tmp_path: Path, workers: int):
 def live_server(database_url, tmp_path):
     with running_server(database_url, tmp_path, workers=2) as base:
         yield base
+
+
+def post_at_once(requests_: list[tuple[str, dict]], tokens: list[str]) -> tuple[list[int], list[dict]]:
+    """The (url, JSON body) POSTs released together by a barrier, each on a connection of its own and
+    with the tokens in turn: their statuses and answers, in order, for races the database must settle."""
+    count = len(requests_)
+    barrier = threading.Barrier(count)
+    statuses: list[int] = [0] * count
+    payloads: list[dict] = [{}] * count
+
+    def fire(i: int) -> None:
+        url, body = requests_[i]
+        with requests.Session() as http:
+            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+            barrier.wait()
+            r = http.post(url, json=body, headers=headers, timeout=120)
+            statuses[i], payloads[i] = r.status_code, r.json()
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses, payloads

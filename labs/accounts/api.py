@@ -70,6 +70,7 @@ def revoke_token_by_id(token_id):
 @blp.errors(401)
 @blp.doc(security=BEARER)
 def me():
+    """The caller: their account, role and enterprise."""
     return service.signed_in(current_user())
 
 
@@ -106,6 +107,7 @@ def deactivate_user(user_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def reactivate_user(user_id):
+    """Let a deactivated user sign in again (administrators)."""
     db = get_session()
     user = service.reactivate_user(db, current_user(), user_id)
     db.commit()
@@ -131,6 +133,7 @@ def reset_password(user_id):
 @blp.errors(401, 403, 409)
 @blp.doc(security=BEARER)
 def create_user(body):
+    """Create a user; an enterprise user names their enterprise by its credit code (administrators)."""
     db = get_session()
     user = service.create_user(db, current_user(), **body)
     db.commit()
@@ -143,6 +146,7 @@ def create_user(body):
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def list_users(page):
+    """Every user, page by page (administrators)."""
     return service.list_users(get_session(), current_user(), **page)
 
 
@@ -152,6 +156,7 @@ def list_users(page):
 @blp.errors(401)
 @blp.doc(security=BEARER)
 def notifications(page):
+    """The caller's notices, newest first, page by page."""
     return service.notifications(get_session(), current_user(), **page)
 
 
@@ -161,4 +166,5 @@ def notifications(page):
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def audit_log(page):
+    """The audit trail: who changed what and when, with the record before and after (administrators)."""
     return service.audit_log(get_session(), current_user(), **page)

@@ -6,8 +6,11 @@ from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labs.db import Base, UTCDateTime, utcnow
+from labs.i18n import N_
 
 ROLES = ("admin", "lab_manager", "technician", "inspector", "enterprise")
+ROLE_NAMES = {"admin": N_("administrator"), "lab_manager": N_("lab manager"), "technician": N_("technician"),
+              "inspector": N_("inspector"), "enterprise": N_("enterprise")}
 
 
 class Enterprise(Base):
@@ -33,6 +36,8 @@ class User(Base):
     # Set by an administrator's password reset: the one-time password only lets its holder choose a
     # new one (pages send them to the change page, the API answers 403 password_change_required).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The language chosen on the pages (a key of labs.i18n.LANGUAGES); None follows Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     enterprise: Mapped[Enterprise | None] = relationship()
 

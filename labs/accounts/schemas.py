@@ -13,7 +13,7 @@ class TokenRequest(ma.Schema):
 
 class TokenResponse(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.String(required=True)
+    token_type = ma.fields.String(validate=ma.validate.OneOf(("Bearer",)), required=True)
     expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds until the token expires"})
     password_change_required = ma.fields.Boolean(
         required=True, metadata={"description": "true after a password reset: only POST /api/v1/me/password "
@@ -53,7 +53,7 @@ class UserOut(ma.Schema):
     id = ma.fields.Integer()
     email = ma.fields.String()
     name = ma.fields.String()
-    role = ma.fields.String()
+    role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
     enterprise = ma.fields.Nested(EnterpriseOut, allow_none=True)
     active = ma.fields.Boolean()
     must_change_password = ma.fields.Boolean()
@@ -74,6 +74,7 @@ class NotificationOut(ma.Schema):
     subject = ma.fields.String()
     body = ma.fields.String()
     read_at = ma.fields.AwareDateTime(allow_none=True)
+    booking_id = ma.fields.Integer(allow_none=True, metadata={"description": "the booking the notice is about"})
 
 
 class AuditOut(ma.Schema):

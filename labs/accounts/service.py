@@ -22,10 +22,11 @@ from stdnum.cn import uscc
 
 from labs import audit
 from labs.accounts.domain import PER_ACCOUNT, PER_ADDRESS, Backoff
-from labs.accounts.models import ROLES, ApiToken, Enterprise, SignInFailure, User, UserSession
+from labs.accounts.models import ROLE_NAMES, ROLES, ApiToken, Enterprise, SignInFailure, User, UserSession
 from labs.audit import AuditEntry
 from labs.db import utcnow
 from labs.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
+from labs.i18n import N_
 from labs.notify import Notification, notifications_for
 
 _hasher = PasswordHasher()  # argon2id, memory-hard
@@ -33,6 +34,7 @@ TOKEN_LIFETIME = dt.timedelta(days=30)
 SESSION_LIFETIME = dt.timedelta(days=7)  # a copied cookie works at most this long, or until logout
 LAST_USE_PRECISION = dt.timedelta(minutes=1)  # a token's last use is written at most once a minute
 MIN_PASSWORD = 8
+TOO_SHORT = N_("at least %(n)s characters")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -40,9 +42,9 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # organisation code (9), check character (1), from the alphabet without I, O, S, V, Z.
 CREDIT_CODE_RE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}")
 CREDIT_CODE_PROBLEMS = {
-    "length": "The number has an invalid length.",
-    "format": "The number has an invalid format.",
-    "check": "The number's checksum or check digit is invalid.",
+    "length": N_("The number has an invalid length."),
+    "format": N_("The number has an invalid format."),
+    "check": N_("The number's checksum or check digit is invalid."),
 }
 
 
@@ -66,8 +68,9 @@ def validate_credit_code(code: str, field: str = "credit_code") -> str:
     compact = uscc.compact(code)
     problem = credit_code_problem(compact)
     if problem is not None:
-        raise Invalid("invalid unified social credit code",
-                      {field: [f"{code!r} is not a valid unified social credit code: {CREDIT_CODE_PROBLEMS[problem]}"]})
+        raise Invalid(N_("invalid unified social credit code"),
+                      {field: [N_("%(code)s is not a valid unified social credit code: %(problem)s")]},
+                      code="invalid_credit_code", params={"code": code[:40], "problem": CREDIT_CODE_PROBLEMS[problem]})
     return compact
 
 
@@ -89,9 +92,10 @@ Actor = User | SystemActor
 
 def require_role(actor: Actor | None, *roles: str) -> Actor:
     if actor is None:
-        raise Unauthorized("log in or send a bearer token")
+        raise Unauthorized(N_("log in or send a bearer token"), code="not_signed_in")
     if actor.role not in roles:
-        raise Forbidden(f"role {actor.role!r} may not do this (needs one of: {', '.join(roles)})")
+        raise Forbidden(N_("a %(role)s may not do this (it needs: %(roles)s)"), code="forbidden_role",
+                        params={"role": ROLE_NAMES[actor.role], "roles": [ROLE_NAMES[role] for role in roles]})
     return actor
 
 
@@ -105,7 +109,8 @@ def get_or_create_enterprise(session: Session, credit_code: str, name: str | Non
     enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
     if enterprise is None:
         if not name:
-            raise Invalid("a new enterprise needs a name", {"enterprise_name": ["required for a new enterprise"]})
+            raise Invalid(N_("a new enterprise needs a name"), {"enterprise_name": [N_("required for a new enterprise")]},
+                          code="enterprise_name_required")
         enterprise = Enterprise(credit_code=code, name=name, calendar_token=new_calendar_token())
         session.add(enterprise)
         session.flush()
@@ -120,24 +125,24 @@ def create_user(session: Session, actor: Actor | None, email: str, password: str
     errors: dict[str, list[str]] = {}
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
-        errors["email"] = ["not an e-mail address"]
+        errors["email"] = [N_("not an e-mail address")]
     if role not in ROLES:
-        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+        errors["role"] = [N_("must be one of %(choices)s") % {"choices": ", ".join(ROLES)}]
     if len(password) < MIN_PASSWORD:
-        errors["password"] = [f"at least {MIN_PASSWORD} characters"]
+        errors["password"] = [TOO_SHORT % {"n": MIN_PASSWORD}]
     if role == "enterprise" and not enterprise_code:
-        errors["enterprise_code"] = ["an enterprise user needs the enterprise's credit code"]
+        errors["enterprise_code"] = [N_("an enterprise user needs the enterprise's credit code")]
     if role != "enterprise" and enterprise_code:
-        errors["enterprise_code"] = ["only enterprise users belong to an enterprise"]
+        errors["enterprise_code"] = [N_("only enterprise users belong to an enterprise")]
     if role == "enterprise" and enterprise_code:
         try:
             validate_credit_code(enterprise_code, "enterprise_code")
         except Invalid as exc:
-            errors.update(exc.extra["errors"])
+            errors["enterprise_code"] = [text % exc.params for text in exc.field_messages["enterprise_code"]]
     if errors:
-        raise Invalid("invalid user", errors)
+        raise Invalid(N_("invalid user"), errors, code="invalid_user")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"a user with e-mail {email} exists")
+        raise Conflict(N_("a user with e-mail %(email)s exists"), code="email_taken", params={"email": email})
     enterprise = get_or_create_enterprise(session, enterprise_code, enterprise_name) if enterprise_code else None
     user = User(email=email, name=name or email, password_hash=_hasher.hash(password), role=role,
                 enterprise=enterprise)
@@ -173,7 +178,7 @@ def _throttle(session: Session, email: str, address: str, now: dt.datetime) -> N
             latest = latest.replace(tzinfo=dt.timezone.utc)
         waits.append(rule.retry_after(count, latest, now))
     if max(waits) > 0:
-        raise TooManyAttempts("too many failed sign-ins; try again later", retry_after=max(waits),
+        raise TooManyAttempts(N_("too many failed sign-ins; try again later"), retry_after=max(waits),
                               code="too_many_attempts")
 
 
@@ -199,7 +204,7 @@ def sign_in(session: Session, email: str, password: str, address: str, via: str)
         attempt.at = utcnow()  # the wait runs from the answer, not from a slow hash's start
         audit.record(session, None, "user.sign_in_failed", "user", user.id if user else 0, None,
                      {"email": email, "address": address, "via": via, "reason": reason})
-        raise Unauthorized("wrong e-mail or password", code="wrong_credentials")
+        raise Unauthorized(N_("wrong e-mail or password"), code="wrong_credentials")
     # Success clears this account's count (the client address keeps the failures for others).
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))
     audit.record(session, user.id, "user.sign_in", "user", user.id, None, {"address": address, "via": via})
@@ -246,7 +251,7 @@ def revoke_token(session: Session, actor: Actor | None, token_id: int) -> None:
     actor = signed_in(actor)
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != actor.id:
-        raise NotFound(f"you have no token {token_id}")
+        raise NotFound(N_("you have no token %(id)s"), code="no_token", params={"id": token_id})
     session.delete(row)
     audit.record(session, actor.id, "token.revoke", "api_token", token_id, None, None)
 
@@ -286,7 +291,8 @@ def _end_sign_ins(session: Session, user_id: int, keep_session: str | None = Non
 
 def _check_new_password(password: str, field: str = "new_password") -> None:
     if len(password) < MIN_PASSWORD:
-        raise Invalid("invalid password", {field: [f"at least {MIN_PASSWORD} characters"]})
+        raise Invalid(N_("invalid password"), {field: [TOO_SHORT]}, code="password_too_short",
+                      params={"n": MIN_PASSWORD})
 
 
 def change_password(session: Session, actor: Actor | None, current_password: str, new_password: str,
@@ -295,16 +301,17 @@ def change_password(session: Session, actor: Actor | None, current_password: str
     sign-in is). Every other session and token of theirs ends; the one in use goes on."""
     actor = signed_in(actor)
     if not isinstance(actor, User):
-        raise Forbidden("only a user has a password")
+        raise Forbidden(N_("only a user has a password"), code="no_password")
     _throttle(session, actor.email, address, utcnow())
     if not _password_matches(actor.password_hash, current_password):
         session.add(SignInFailure(at=utcnow(), email=actor.email, address=address[:64]))
         audit.record(session, actor.id, "user.password_change_failed", "user", actor.id, None, {"address": address})
-        raise Invalid("the current password is wrong", {"current_password": ["wrong password"]},
+        raise Invalid(N_("the current password is wrong"), {"current_password": [N_("wrong password")]},
                       code="wrong_password")
     _check_new_password(new_password)
     if _password_matches(actor.password_hash, new_password):
-        raise Invalid("the new password is the current one", {"new_password": ["choose a different password"]})
+        raise Invalid(N_("the new password is the current one"), {"new_password": [N_("choose a different password")]},
+                      code="same_password")
     actor.password_hash = _hasher.hash(new_password)
     actor.must_change_password = False
     _end_sign_ins(session, actor.id, keep_session, keep_token_id)
@@ -316,14 +323,14 @@ def _target(session: Session, actor: Actor | None, user_id: int) -> User:
     require_role(actor, "admin")
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(N_("no user %(id)s"), code="no_user", params={"id": user_id})
     return user
 
 
 def user_by_email(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"no user with e-mail {email.strip().lower()}")
+        raise NotFound(N_("no user with e-mail %(email)s"), code="no_user", params={"email": email.strip().lower()[:254]})
     return user
 
 
@@ -331,7 +338,7 @@ def deactivate_user(session: Session, actor: Actor | None, user_id: int) -> User
     """An administrator ends a user's access: no sign-in, and every session and token ends now."""
     user = _target(session, actor, user_id)
     if user.id == actor.id:
-        raise Conflict("you cannot deactivate yourself", code="own_account")
+        raise Conflict(N_("you cannot deactivate yourself"), code="own_account")
     before = audit.snapshot(user, ("active",))
     user.active = False
     _end_sign_ins(session, user.id)
@@ -374,6 +381,14 @@ def purge_sign_in_records(session: Session, now: dt.datetime | None = None) -> N
 def signed_in(actor: Actor | None) -> Actor:
     """The caller, who must be signed in (any role)."""
     return require_role(actor, *ROLES)
+
+
+def choose_language(session: Session, actor: Actor | None, locale: str) -> User:
+    """The language the user reads the pages in (a key of labs.i18n.LANGUAGES), kept on their
+    account so it follows them to another browser. A preference, not a state change to audit."""
+    user = signed_in(actor)
+    user.locale = locale
+    return user
 
 
 def list_users(session: Session, actor: Actor | None, limit: int | None = None, offset: int = 0) -> list[User]:

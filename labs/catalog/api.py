@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from labs.accounts.auth import current_user
-from labs.api import Blueprint
+from labs.api import Blueprint, committed
 from labs.catalog import service
 from labs.catalog.schemas import (ClosureIn, ClosureOut, InstrumentIn, InstrumentOut, InstrumentPatch, LabIn, LabOut,
                                   LabPatch)
@@ -25,6 +25,7 @@ def list_labs():
 @blp.errors(401, 403, 409)
 @blp.doc(security=BEARER)
 def create_lab(body):
+    """Create a lab with its opening hours, instruments, managers and technicians (administrators)."""
     db = get_session()
     lab = service.create_lab(db, current_user(), body)
     db.commit()
@@ -35,6 +36,7 @@ def create_lab(body):
 @blp.response(200, LabOut)
 @blp.errors(404)
 def get_lab(lab_id):
+    """One lab of the catalog: its rules, fees, opening hours and instruments in service."""
     return service.get_lab(get_session(), lab_id)
 
 
@@ -44,6 +46,8 @@ def get_lab(lab_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def update_lab(body, lab_id):
+    """Change a lab's rules, hours or people (its managers); only the fields sent change, and an
+    empty change is refused."""
     db = get_session()
     lab = service.update_lab(db, current_user(), lab_id, body)
     db.commit()
@@ -56,6 +60,7 @@ def update_lab(body, lab_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def add_closure(body, lab_id):
+    """Close the lab for a time (maintenance, a holiday of its own)."""
     db = get_session()
     closure = service.add_closure(db, current_user(), lab_id, **body)
     db.commit()
@@ -68,6 +73,7 @@ def add_closure(body, lab_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def add_instrument(body, lab_id):
+    """Add an instrument with its calibration certificate, which must not have run out."""
     db = get_session()
     instrument = service.add_instrument(db, current_user(), lab_id, body)
     db.commit()
@@ -86,3 +92,21 @@ def update_instrument(body, lab_id, instrument_id):
     instrument = service.update_instrument(db, current_user(), instrument_id, body, lab_id=lab_id)
     db.commit()
     return instrument
+
+
+@blp.route("/labs/<int:lab_id>/closures/<int:closure_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.errors(401, 403, 404)
+@blp.doc(security=BEARER)
+def remove_closure(lab_id, closure_id):
+    """Remove a closure: the lab is open again in its hours."""
+    committed(service.remove_closure(get_session(), current_user(), lab_id, closure_id))
+
+
+@blp.route("/labs/<int:lab_id>/instruments/<int:instrument_id>/retire", methods=["POST"])
+@blp.response(200, InstrumentOut)
+@blp.errors(401, 403, 404, 409)
+@blp.doc(security=BEARER)
+def retire_instrument(lab_id, instrument_id):
+    """Retire an instrument: it stays on record but is no longer offered or booked."""
+    return committed(service.retire_instrument(get_session(), current_user(), lab_id, instrument_id))

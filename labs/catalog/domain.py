@@ -40,7 +40,9 @@ def open_intervals(day: dt.date, hours: list[Hours], tz: ZoneInfo) -> list[Inter
 
 
 def subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
-    """Half-open interval difference: what remains of `intervals` outside every hole."""
+    """Half-open interval difference: what remains of `intervals` outside every hole. A piece's ends
+    keep the offset of the interval it was cut from (a hole's end from the database is in UTC), so
+    a span's start and end are written with the same offset."""
     out = []
     for start, end in intervals:
         pieces = [(start, end)]
@@ -51,9 +53,9 @@ def subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval]
                     next_pieces.append((p_start, p_end))
                     continue
                 if p_start < h_start:
-                    next_pieces.append((p_start, h_start))
+                    next_pieces.append((p_start, h_start.astimezone(p_start.tzinfo)))
                 if h_end < p_end:
-                    next_pieces.append((h_end, p_end))
+                    next_pieces.append((h_end.astimezone(p_end.tzinfo), p_end))
             pieces = next_pieces
         out.extend(pieces)
     return out

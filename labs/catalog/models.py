@@ -45,6 +45,8 @@ class Lab(Base):
     min_duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     max_duration_minutes: Mapped[int] = mapped_column(Integer, default=8 * 60)
     max_advance_days: Mapped[int] = mapped_column(Integer, default=90)
+    # Bookings start and end on this grid of local time (minutes from midnight).
+    slot_step_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # Booked hours one enterprise may hold in the lab per local week (active bookings); None: no limit.
     max_weekly_hours_per_enterprise: Mapped[int | None] = mapped_column(Integer, nullable=True)
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -52,7 +54,10 @@ class Lab(Base):
     hours: Mapped[list[OpeningHours]] = relationship(
         cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens)")
     closures: Mapped[list[Closure]] = relationship(cascade="all, delete-orphan", order_by="Closure.starts_at")
-    instruments: Mapped[list[Instrument]] = relationship(cascade="all, delete-orphan", order_by="Instrument.code")
+    # The instruments in service: a retired one stays on record (bookings name it) but is offered no more.
+    instruments: Mapped[list[Instrument]] = relationship(
+        cascade="all, delete-orphan", order_by="Instrument.code",
+        primaryjoin="and_(Lab.id == Instrument.lab_id, Instrument.retired_on.is_(None))")
     managers: Mapped[list[User]] = relationship(secondary=lab_managers)
     technicians: Mapped[list[User]] = relationship(secondary=lab_technicians)
 
@@ -118,3 +123,5 @@ class Instrument(Base):
     name: Mapped[str] = mapped_column(String(200))
     certificate_no: Mapped[str] = mapped_column(String(64), default="")
     calibration_valid_until: Mapped[dt.date] = mapped_column(Date)
+    # Retired instruments stay listed (bookings and certificates name them) but are not booked again.
+    retired_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)

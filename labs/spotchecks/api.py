@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, current_app, request
-from sqlalchemy import func, select
+from flask import Response, current_app, request, url_for
 
 from labs.accounts.auth import current_user
 from labs.api import Blueprint, committed
 from labs.db import get_session
 from labs.errors import Conflict
 from labs.spotchecks import results, schemas, service
-from labs.spotchecks.models import PublishedResult
 
 blp = Blueprint("spotcheck", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
 BEARER = [{"bearerAuth": []}]
@@ -31,6 +29,7 @@ def list_plans():
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def create_plan(body):
+    """A new spot-check plan: scope, shares per risk level, draw date (administrators, inspectors)."""
     return committed(service.create_plan(get_session(), current_user(), body))
 
 
@@ -38,6 +37,7 @@ def create_plan(body):
 @blp.response(200, schemas.PlanOut)
 @blp.errors(404)
 def get_plan(plan_id):
+    """One plan, its state and its scope (public)."""
     return service.get_plan(get_session(), plan_id)
 
 
@@ -90,6 +90,7 @@ def reveal(body, plan_id, position):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def run_draw(plan_id):
+    """Draw the entities, instruments and inspectors from the frozen snapshot and the revealed seed."""
     db = get_session()
     committed(service.draw(db, current_user(), plan_id))
     return service.public_draw(db, plan_id)
@@ -128,6 +129,7 @@ def confirm_draw(plan_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def list_tasks(plan_id):
+    """The plan's tasks: the drawn entities with their instruments and inspectors."""
     return results.list_tasks(get_session(), current_user(), plan_id)
 
 
@@ -167,6 +169,7 @@ def review_sheet(task_instrument_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def review(body, task_instrument_id):
+    """A drawn inspector concludes on a task's instrument from its verification results."""
     return committed(results.review(get_session(), current_user(), task_instrument_id, **body))
 
 
@@ -198,26 +201,31 @@ def nomination_counts():
     return results.nomination_counts(get_session())
 
 
-RESULTS_CACHE = "labs.spotcheck_results"  # app.extensions key: {(newest id, query): (JSON body, ETag)}
+RESULTS_CACHE = "labs.spotcheck_results"  # app.extensions key: {(newest id, query): (JSON body, ETag, next page)}
 RESULTS_CACHE_ENTRIES = 64
 
 
-def _results_answer(db, query: dict) -> tuple[bytes, str]:
-    """The serialised answer and its ETag, cached in the worker per newest published row id.
+def _results_answer(query: dict) -> tuple[bytes, str, str | None]:
+    """The serialised page, its ETag and the next page's URL, cached in the worker per newest
+    published row id.
 
     Published results are append-only (chained; UPDATE and DELETE are refused), and appends are
     serialised with their commit (chain.append's lock), so a row id becomes visible only after every
-    smaller one: the newest id names the whole published set, and one `SELECT max(id)` a request
-    tells whether the cached answer still holds. A publication changes the id, so the next request
+    smaller one: the newest id names the whole published set, and one `SELECT max(id)` a request,
+    outside any unit of work, tells whether the cached answer still holds (on SQLite not even that
+    while nothing is written). A publication changes the id, so the next request
     builds the answer afresh; entries of an older id are dropped then."""
-    newest = db.scalar(select(func.max(PublishedResult.id))) or 0
+    newest = results.newest_publication(get_session())
     cache = current_app.extensions.setdefault(RESULTS_CACHE, {})
     key = (newest, tuple(sorted(query.items())))
     answer = cache.get(key)
     if answer is None:
-        dumped = schemas.PublishedOut(many=True).dump(results.published_results(db, **query))
-        body = current_app.json.dumps(dumped).encode()
-        answer = (body, hashlib.sha1(body).hexdigest())
+        rows = results.published_results(get_session(), **{**query, "limit": query["limit"] + 1})
+        page = rows[:query["limit"]]
+        body = current_app.json.dumps(schemas.PublishedOut(many=True).dump(page)).encode()
+        following = (url_for(".published_results", **{**query, "before": page[-1].id})
+                     if len(rows) > len(page) else None)
+        answer = (body, hashlib.sha1(body).hexdigest(), following)
         kept = {k: v for k, v in list(cache.items()) if k[0] == newest} if len(cache) < RESULTS_CACHE_ENTRIES else {}
         kept[key] = answer
         current_app.extensions[RESULTS_CACHE] = kept  # swapped whole: other threads read either dict
@@ -225,12 +233,18 @@ def _results_answer(db, query: dict) -> tuple[bytes, str]:
 
 
 @blp.route("/results", methods=["GET"])
-@blp.etag
 @blp.arguments(schemas.ResultsQuery, location="query")
 @blp.response(200, schemas.PublishedOut(many=True))
+@blp.conditional
 def published_results(query):
-    """Published results (no login): entities, instruments checked, verdicts, measured errors, dates.
+    """Published results (no login): entities, instruments checked, verdicts, measured errors, dates;
+    newest first, a page at a time (`Link: <...>; rel="next"` names the next page).
     Cacheable: an ETag, and a conditional request that matches answers 304."""
-    body, etag = _results_answer(get_session(), query)
-    blp.set_etag(etag)  # answers 304 here when the request's If-None-Match holds it
-    return Response(body, mimetype=current_app.json.mimetype), 200, {"Cache-Control": "public, max-age=60"}
+    body, etag, following = _results_answer(query)
+    response = Response(body, mimetype=current_app.json.mimetype)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    if following:
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    # werkzeug answers 304 itself when If-None-Match holds the ETag (no exception on the busiest path)
+    return response.make_conditional(request)

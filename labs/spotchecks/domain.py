@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import hmac
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from labs.i18n import N_
 
 ALGORITHM = "labs-spotcheck-draw"
 ALGORITHM_VERSION = "1"
@@ -19,7 +22,8 @@ RULES = (
     "rank(message) = HMAC-SHA256(key = seed as UTF-8 bytes, message as UTF-8 bytes), ascending by the 32-byte "
     "digest; entities: each risk level's sorted credit codes ordered by rank(credit_code), the first "
     "k = max(1, ceil(share × n)) taken; instruments at an entity: rank('<credit_code>/<serial>'), the first m; "
-    "inspectors for a task: rank('<credit_code>#<inspector id>'), skipping the recused, the first p")
+    "inspectors for a task: the plan's pool of qualified inspectors ordered by rank('<credit_code>#<inspector id>'), "
+    "skipping the recused (published per task with the reason), the first p")
 
 
 class DrawRefused(ValueError):
@@ -87,6 +91,19 @@ def order(seed: str, messages: list[str]) -> list[str]:
     return [messages[i] for i in sorted(range(len(messages)), key=digests.__getitem__)]
 
 
+def first(seed: str, messages: list[str], k: int) -> list[str]:
+    """order(seed, messages)[:k], without sorting all of them: digests are distinct, so the k
+    smallest are exactly those at or below the k-th smallest (found with a heap, in C)."""
+    if k <= 0:
+        return []
+    digests = ranks(seed, messages)
+    if 4 * k >= len(digests):
+        return [messages[i] for i in sorted(range(len(messages)), key=digests.__getitem__)[:k]]
+    kth = heapq.nsmallest(k, digests)[-1]
+    chosen = sorted((d, i) for i, d in enumerate(digests) if d <= kth)
+    return [messages[i] for _, i in chosen]
+
+
 def how_many(share: Decimal, in_scope: int) -> int:
     """The share of a risk level's entities to draw, at least one where there are any."""
     if in_scope == 0:
@@ -96,11 +113,13 @@ def how_many(share: Decimal, in_scope: int) -> int:
 
 def draw_entities(seed: str, by_risk: dict[str, list[str]], shares: dict[str, Decimal]) -> dict[str, list[str]]:
     """Per risk level, its credit codes in draw order, cut at the level's share."""
-    return {level: order(seed, sorted(codes))[:how_many(shares.get(level, Decimal(0)), len(codes))]
+    return {level: first(seed, codes, how_many(shares.get(level, Decimal(0)), len(codes)))
             for level, codes in sorted(by_risk.items()) if shares.get(level, Decimal(0)) > 0}
 
 
 def draw_instruments(seed: str, credit_code: str, serials: list[str], count: int) -> list[str]:
+    if len(serials) == 1:  # nothing to order (most stations register their dispensers one by one)
+        return serials[:count]
     ranked = order(seed, [f"{credit_code}/{serial}" for serial in sorted(serials)])
     return [message.split("/", 1)[1] for message in ranked[:count]]
 
@@ -130,21 +149,49 @@ def recusal(inspector: Inspector, credit_code: str, entity_affiliation: str | No
     return None
 
 
+def inspector_order(seed: str, credit_code: str, inspector_ids: list[int]) -> list[int]:
+    """Inspector ids in the order of rank('<credit_code>#<id>'). The inner SHA-256 state after the
+    key and '<credit_code>#' is shared by every inspector of the entity (the same digests as rank)."""
+    inner, outer = _keyed(seed)
+    prefix = inner.copy()
+    prefix.update(f"{credit_code}#".encode("utf-8"))
+    prefix_copy, outer_copy = prefix.copy, outer.copy
+    keyed = []
+    for inspector_id in inspector_ids:
+        i, o = prefix_copy(), outer_copy()
+        i.update(str(inspector_id).encode("ascii"))
+        o.update(i.digest())
+        keyed.append((o.digest(), inspector_id))
+    keyed.sort()
+    return [inspector_id for _, inspector_id in keyed]
+
+
 def draw_inspectors(seed: str, credit_code: str, inspectors: list[Inspector], count: int,
                     entity_affiliation: str | None = None) -> InspectorDraw:
     """Inspectors in draw order, skipping (and recording) the recused, until `count` are chosen."""
-    by_message = {f"{credit_code}#{inspector.id}": inspector for inspector in inspectors}
+    by_id = {inspector.id: inspector for inspector in inspectors}
     result = InspectorDraw()
-    for message in order(seed, sorted(by_message)):
+    for inspector_id in inspector_order(seed, credit_code, list(by_id)):
         if len(result.chosen) == count:
             break
-        inspector = by_message[message]
-        why = recusal(inspector, credit_code, entity_affiliation)
+        why = recusal(by_id[inspector_id], credit_code, entity_affiliation)
         if why:
-            result.skipped.append((inspector.id, why))
+            result.skipped.append((inspector_id, why))
         else:
-            result.chosen.append(inspector.id)
+            result.chosen.append(inspector_id)
     if len(result.chosen) < count:
-        raise DrawRefused(f"only {len(result.chosen)} of the {count} inspectors needed for {credit_code} "
-                          f"may check it ({len(result.skipped)} recused)")
+        raise DrawRefused(N_("only %(chosen)s of the %(count)s inspectors needed for %(code)s may check it "
+                             "(%(recused)s recused)") % {"chosen": len(result.chosen), "count": count,
+                                                         "code": credit_code, "recused": len(result.skipped)})
     return result
+
+
+def rerun_inspectors(seed: str, credit_code: str, pool: list[int], skipped: list[int], count: int) -> list[int]:
+    """A published task's inspectors from the plan's pool and the task's recorded skips: the first
+    `count` in draw order that were not skipped. Every skip must come before the last one chosen
+    (a skip further down the order could not have happened): otherwise nobody."""
+    walk, passed_over = inspector_order(seed, credit_code, pool), set(skipped)
+    chosen = [i for i in walk if i not in passed_over][:count]
+    if not chosen or any(s not in walk or walk.index(s) > walk.index(chosen[-1]) for s in skipped):
+        return []
+    return chosen

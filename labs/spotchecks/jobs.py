@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labs.accounts.models import Enterprise, User
+from labs.i18n import DEFAULT, N_, render_in
 from labs.notify import Notification, notify
 from labs.spotchecks import results
 from labs.spotchecks.models import RegistryInspector, Task, TaskInstrument
@@ -38,7 +39,8 @@ def _once_today(session: Session, user_id: int, subject: str, today: dt.date) ->
 
 
 def _remind(session: Session, users: list[User], today: dt.date, subject: str, body: str) -> int:
-    users = [u for u in users if _once_today(session, u.id, subject, today)]
+    # Each user's subject is written in their language: that is the one a reminder already sent has.
+    users = [u for u in users if _once_today(session, u.id, render_in(u.locale or DEFAULT, subject), today)]
     notify(session, users, subject, body)
     return len(users)
 
@@ -57,22 +59,26 @@ def reminders(session: Session, today: dt.date | None = None) -> int:
                                                    Task.concluded_on.is_(None))):
         inspectors = list(session.scalars(select(User).join(RegistryInspector, RegistryInspector.user_id == User.id)
                                           .where(RegistryInspector.id.in_(task.inspector_ids), User.active)))
-        sent += _remind(session, inspectors, today, f"抽查任务即将到期：{task.entity.name}（{task.due_on.isoformat()}）",
-                        f"计划《{task.plan.name}》中对 {task.entity.name} 的抽查任务应于 {task.due_on.isoformat()} 前完成。")
+        params = {"entity": task.entity.name, "day": task.due_on, "plan": task.plan.name}
+        sent += _remind(session, inspectors, today, N_("Spot-check task due soon: %(entity)s (%(day)s)") % params,
+                        N_("The spot-check of %(entity)s in plan %(plan)s is due by %(day)s.") % params)
     for ti in session.scalars(select(TaskInstrument).where(TaskInstrument.out_of_use, TaskInstrument.rectify_by <= soon)):
         enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == ti.task.entity.credit_code))
         if enterprise is not None:
+            params = {"serial": ti.instrument.serial_number, "day": ti.rectify_by}
             sent += _remind(session, _members(session, enterprise.id), today,
-                            f"整改期限临近：{ti.instrument.serial_number}",
-                            f"监督抽查不合格的 {ti.instrument.serial_number} 应于 {ti.rectify_by.isoformat()} "
-                            f"前整改并复检合格，复检前不得使用。")
+                            N_("Rectification due soon: %(serial)s") % params,
+                            N_("%(serial)s failed the spot-check: rectify it and pass re-verification by %(day)s; it "
+                               "may not be used until then.") % params)
     due = today + dt.timedelta(days=VERIFICATION_DUE_DAYS)
     for instrument in session.scalars(select(VerifiedInstrument).where(VerifiedInstrument.next_due.is_not(None),
                                                                        VerifiedInstrument.next_due <= due)):
+        params = {"serial": instrument.serial_number, "model": instrument.model or instrument.kind,
+                  "day": instrument.next_due}
         sent += _remind(session, _members(session, instrument.enterprise_id), today,
-                        f"检定即将到期：{instrument.serial_number}",
-                        f"{instrument.model or instrument.kind} {instrument.serial_number} 的检定有效期至 "
-                        f"{instrument.next_due.isoformat()}，请及时申请检定。")
+                        N_("Verification due soon: %(serial)s") % params,
+                        N_("The verification of %(model)s %(serial)s is valid until %(day)s: apply for verification "
+                           "in time.") % params)
     return sent
 
 

@@ -30,6 +30,7 @@ from labs.accounts.models import User
 from labs.accounts.service import SYSTEM, Actor, credit_code_problem, require_role
 from labs.db import utcnow
 from labs.errors import Invalid, NotFound
+from labs.i18n import N_
 from labs.spotchecks.models import (ENTITY_KINDS, INSTRUMENT_KINDS, RISK_LEVELS, Region, RegistryEntity,
                                     RegistryImport, RegistryInspector, RegistryInstrument)
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 REGIONS_FILE = Path(__file__).with_name("regions.json")
 KINDS = ("entities", "instruments", "inspectors")
 IMPORTERS = ("admin", "inspector")
+ONE_OF = N_("one of %(choices)s")
 # Each file's columns (header names) and whether a row must fill them; lists are separated by ";".
 COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
     "entities": (("credit_code", True), ("name", True), ("kind", True), ("region", True), ("risk_level", True),
@@ -108,8 +110,8 @@ class ImportRefused(Invalid):
     """The file had bad rows: nothing of it was written."""
 
     def __init__(self, result: ImportResult):
-        super().__init__(f"{result.rejected} of {result.rows} rows rejected; nothing was imported",
-                         code="import_refused")
+        super().__init__(N_("%(rejected)s of %(rows)s rows rejected; nothing was imported"), code="import_refused",
+                         params={"rejected": result.rejected, "rows": result.rows})
         self.result = result
 
 
@@ -249,7 +251,7 @@ def _batches(values: list, size: int = LOOKUP_BATCH) -> Iterator[list]:
         yield values[start:start + size]
 
 
-def _in_list(session: Session, column: str, values: list) -> tuple[str, dict]:
+def in_list(session: Session, column: str, values: list) -> tuple[str, dict]:
     """`column IN (the values)` with one bound parameter, however many values: an array on
     PostgreSQL, a JSON array on SQLite (an IN of thousands of parameters is slow to plan)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -260,19 +262,19 @@ def _in_list(session: Session, column: str, values: list) -> tuple[str, dict]:
 def _entity_ids(session: Session, codes: list[str]) -> dict[str, int]:
     if not codes:
         return {}
-    where, params = _in_list(session, "credit_code", sorted(set(codes)))
+    where, params = in_list(session, "credit_code", sorted(set(codes)))
     return dict(session.execute(text(f"SELECT credit_code, id FROM registry_entities WHERE {where}"), params).all())
 
 
 def _registered_instruments(session: Session, entity_ids: list[int]) -> set[tuple[int, str, str]]:
     if not entity_ids:
         return set()
-    where, params = _in_list(session, "entity_id", sorted(set(entity_ids)))
+    where, params = in_list(session, "entity_id", sorted(set(entity_ids)))
     return {tuple(row) for row in session.execute(
         text(f"SELECT entity_id, kind, serial_number FROM registry_instruments WHERE {where}"), params)}
 
 
-def _insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Bulk insert in the session's transaction: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
@@ -318,7 +320,7 @@ class _BulkInsert:
             finally:
                 self.cursor.close()
         if self.batch:
-            _insert_rows(self.session, self.table, self.columns, self.batch)
+            insert_rows(self.session, self.table, self.columns, self.batch)
             self.batch = []
 
     close = pause
@@ -493,7 +495,7 @@ class _Instruments(_Importer):
             self._problems([Rejection(gone[0][0], "changed", "entity_credit_code", gone[0][1],
                                       "an entity is no longer registered")])
             raise ImportRefused(self.result)
-        _insert_rows(self.session, "registry_instruments", ("entity_id", "kind", "serial_number", "description"),
+        insert_rows(self.session, "registry_instruments", ("entity_id", "kind", "serial_number", "description"),
                      [(ids[code], kind, serial, description) for _, code, kind, serial, description in chunk])
         self.result.added += len(chunk)
 
@@ -576,7 +578,8 @@ def import_registry(session: Session, actor: Actor | None, kind: str, open_file:
     session must hold nothing pending: validation ends its read transactions."""
     require_role(actor, *IMPORTERS)
     if kind not in KINDS:
-        raise Invalid(f"unknown registry {kind!r}", {"kind": [f"one of {', '.join(KINDS)}"]})
+        raise Invalid(N_("unknown registry %(kind)s"), {"kind": [ONE_OF]}, code="unknown_registry",
+                      params={"kind": kind[:40], "choices": ", ".join(KINDS)})
     actor_id = actor.id
     result = ImportResult(kind)
     importer = IMPORTERS_BY_KIND[kind](session, result)
@@ -615,11 +618,11 @@ def queue_import(session: Session, actor: Actor | None, kind: str, filename: str
     require_role(actor, *IMPORTERS)
     errors = {}
     if kind not in KINDS:
-        errors["kind"] = [f"one of {', '.join(KINDS)}"]
+        errors["kind"] = [ONE_OF % {"choices": ", ".join(KINDS)}]
     if not content:
-        errors["file"] = ["the file is empty"]
+        errors["file"] = [N_("the file is empty")]
     if errors:
-        raise Invalid("the upload is refused", errors)
+        raise Invalid(N_("the upload is refused"), errors, code="upload_refused")
     # Only shown back: kept printable (PostgreSQL refuses a NUL in text).
     filename = "".join(ch for ch in (filename or "") if ch.isprintable())[:200] or "upload.csv"
     job = RegistryImport(kind=kind, filename=filename, content=content,
@@ -634,7 +637,7 @@ def get_import(session: Session, actor: Actor | None, import_id: int) -> Registr
     require_role(actor, *IMPORTERS)
     job = session.get(RegistryImport, import_id)
     if job is None:
-        raise NotFound("no such import")
+        raise NotFound(N_("no such import"), code="no_import")
     return job
 
 

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, selectinload
 from labs import audit, chain
 from labs.accounts.models import Enterprise
 from labs.accounts.service import Actor, require_role
-from labs.db import utcnow
+from labs.db import read_outside_transaction, utcnow
 from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from labs.i18n import N_
 from labs.notify import notify_enterprise
 from labs.spotchecks import domain
 from labs.spotchecks.models import (CreditExport, Nomination, Plan, PublishedResult, RegistryEntity,
                                     RegistryInspector, RegistryInstrument, Task, TaskInstrument)
-from labs.spotchecks.service import _inspector_pool, get_plan
+from labs.spotchecks.service import _inspector_pool, _plan, get_plan
 from labs.verification import service as verification
 from labs.verification.models import Result, Verification, VerifiedInstrument
 from labs.workdays import add_working_days
@@ -47,7 +48,7 @@ class TooMany(DomainError):
 def get_task_instrument(session: Session, task_instrument_id: int) -> TaskInstrument:
     ti = session.get(TaskInstrument, task_instrument_id)
     if ti is None:
-        raise NotFound(f"no task instrument {task_instrument_id}")
+        raise NotFound(N_("no task instrument %(id)s"), code="no_task_instrument", params={"id": task_instrument_id})
     return ti
 
 
@@ -65,15 +66,18 @@ def attach_verification(session: Session, actor: Actor | None, task_instrument_i
     ti = get_task_instrument(session, task_instrument_id)
     run = session.get(Verification, verification_id)
     if run is None or run.state != "done":
-        raise Invalid("no finished run", {"verification_id": [f"run {verification_id} is not a finished run"]})
+        raise Invalid(N_("no finished run"), {"verification_id": [N_("run %(id)s is not a finished run")]},
+                      code="run_not_finished", params={"id": verification_id})
     registry = ti.instrument
     if (run.instrument.kind, run.instrument.serial_number) != (registry.kind, registry.serial_number) or \
             run.instrument.enterprise.credit_code != ti.task.entity.credit_code:
-        raise Invalid("another instrument", {"verification_id": [
-            f"run {verification_id} verified {run.instrument.kind} {run.instrument.serial_number}, not "
-            f"{registry.kind} {registry.serial_number} of {ti.task.entity.credit_code}"]})
+        raise Invalid(N_("another instrument"), {"verification_id": [
+            N_("run %(id)s verified %(kind)s %(serial)s, not %(task_kind)s %(task_serial)s of %(code)s")]},
+            code="another_instrument", params={
+                "id": verification_id, "kind": run.instrument.kind, "serial": run.instrument.serial_number,
+                "task_kind": registry.kind, "task_serial": registry.serial_number, "code": ti.task.entity.credit_code})
     if ti.countersigned_at is not None and not ti.out_of_use:
-        raise Conflict(f"task instrument {ti.id} is concluded")
+        raise Conflict(N_("task instrument %(id)s is concluded"), code="concluded", params={"id": ti.id})
     if ti.out_of_use:
         # A follow-up: a passing re-verification puts the instrument back into use.
         result = verification.result_of(session, run.id)
@@ -99,13 +103,14 @@ def review(session: Session, actor: Actor | None, task_instrument_id: int, concl
     ti = get_task_instrument(session, task_instrument_id)
     inspector = _inspector_of(session, actor)
     if actor.role != "admin" and (inspector is None or inspector.id not in ti.task.inspector_ids):
-        raise Forbidden("only an inspector drawn for this task reviews it")
+        raise Forbidden(N_("only an inspector drawn for this task reviews it"), code="not_drawn_inspector")
     if ti.verification_id is None:
-        raise Conflict("attach the instrument's verification run before the review")
+        raise Conflict(N_("attach the instrument's verification run before the review"), code="run_missing")
     if ti.countersigned_at is not None:
-        raise Conflict(f"task instrument {ti.id} is countersigned: its conclusion is final")
+        raise Conflict(N_("task instrument %(id)s is countersigned: its conclusion is final"), code="concluded",
+                       params={"id": ti.id})
     if conclusion not in ("pass", "fail"):
-        raise Invalid("conclusion", {"conclusion": ["pass or fail"]})
+        raise Invalid(N_("conclusion"), {"conclusion": [N_("pass or fail")]}, code="invalid_conclusion")
     ti.conclusion, ti.conclusion_note, ti.reviewed_by, ti.reviewed_at = conclusion, note, actor.id, utcnow()
     audit.record(session, actor.id, "spotcheck.review", "spotcheck_task_instrument", ti.id, None,
                  {"conclusion": conclusion, "note": note})
@@ -119,29 +124,33 @@ def countersign(session: Session, actor: Actor | None, task_instrument_id: int, 
     actor = require_role(actor, *REVIEWERS)
     ti = get_task_instrument(session, task_instrument_id)
     if ti.conclusion is None:
-        raise Conflict("nothing to countersign: the first inspector has not concluded")
+        raise Conflict(N_("nothing to countersign: the first inspector has not concluded"), code="not_concluded")
     if ti.countersigned_at is not None:
-        raise Conflict(f"task instrument {ti.id} is countersigned already")
+        raise Conflict(N_("task instrument %(id)s is countersigned already"), code="countersigned_already",
+                       params={"id": ti.id})
     if actor.id == ti.reviewed_by:
-        raise Forbidden("the inspector who concluded cannot countersign too")
+        raise Forbidden(N_("the inspector who concluded cannot countersign too"), code="same_inspector")
     inspector = _inspector_of(session, actor)
     if inspector is None:
-        raise Forbidden("only an inspector of the registry countersigns")
+        raise Forbidden(N_("only an inspector of the registry countersigns"), code="not_registry_inspector")
     entity = ti.task.entity
     pool = {i.id: i for i in _inspector_pool(session, ti.task.plan)}
     recused = domain.recusal(pool[inspector.id], entity.credit_code, entity.affiliation) if inspector.id in pool \
         else "not qualified for this kind of instrument"
     if recused:
-        raise Forbidden(f"you are recused from {entity.credit_code}: {recused}")
+        raise Forbidden(N_("you are recused from %(code)s: %(reason)s"), code="recused",
+                        params={"code": entity.credit_code, "reason": recused})
     today = today or verification.local_today()
     ti.countersigned_by, ti.countersigned_at = actor.id, utcnow()
     if ti.conclusion == "fail":
         ti.rectify_by, ti.out_of_use = add_working_days(today, RECTIFY_WORKING_DAYS), True
         enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == entity.credit_code))
         if enterprise is not None:
-            notify_enterprise(session, enterprise.id, f"监督抽查不合格：{ti.instrument.serial_number}",
-                              f"{ti.instrument.description or ti.instrument.serial_number} 经监督抽查不合格，"
-                              f"已停止使用，请于 {ti.rectify_by.isoformat()} 前整改并申请复检。")
+            params = {"serial": ti.instrument.serial_number, "day": ti.rectify_by,
+                      "instrument": ti.instrument.description or ti.instrument.serial_number}
+            notify_enterprise(session, enterprise.id, N_("Spot-check failed: %(serial)s") % params,
+                              N_("%(instrument)s failed the spot-check and is out of use: rectify it by %(day)s and "
+                                 "apply for re-verification.") % params)
     audit.record(session, actor.id, "spotcheck.countersign", "spotcheck_task_instrument", ti.id, None,
                  {"conclusion": ti.conclusion, "rectify_by": ti.rectify_by.isoformat() if ti.rectify_by else None})
     task = ti.task
@@ -179,10 +188,15 @@ def publish(session: Session, task: Task, today: dt.date) -> PublishedResult:
     return row
 
 
-def published_results(session: Session, plan_id: int | None = None, limit: int = 200) -> list[PublishedResult]:
+def published_results(session: Session, plan_id: int | None = None, before: int | None = None,
+                      limit: int = 50) -> list[PublishedResult]:
+    """A page of published results, newest first; `before` (a result's id) pages on: rows are only
+    ever appended, so a page stays the same however many are published after it."""
     query = select(PublishedResult).order_by(PublishedResult.id.desc()).limit(limit)
     if plan_id is not None:
         query = query.where(PublishedResult.plan_id == plan_id)
+    if before is not None:
+        query = query.where(PublishedResult.id < before)
     return list(session.scalars(query))
 
 
@@ -228,24 +242,27 @@ def nominate(session: Session, key: str, instrument_id: int, reason: str, phone:
     instrument; an address may nominate a few times an hour."""
     instrument = session.get(RegistryInstrument, instrument_id)
     if instrument is None or instrument.kind not in ("fuel_dispenser", "electricity_meter"):
-        raise Invalid("unknown instrument", {"instrument_id": ["choose a fuel dispenser or meter from the registry"]})
+        raise Invalid(N_("unknown instrument"), {"instrument_id": [N_("choose a fuel dispenser or meter from the registry")]},
+                      code="no_instrument")
     phone = re.sub(r"[\s-]", "", phone).removeprefix("+86")
     if not PHONE.match(phone):
-        raise Invalid("not a mobile number", {"phone": ["an 11-digit mainland mobile number"]})
+        raise Invalid(N_("not a mobile number"), {"phone": [N_("an 11-digit mainland mobile number")]},
+                      code="not_a_mobile_number")
     address_hash = _keyed(key, f"address:{client_address}")
     hour_ago = utcnow() - dt.timedelta(hours=1)
     recent = session.scalar(select(func.count()).select_from(Nomination).where(
         Nomination.address_hash == address_hash, Nomination.created_at > hour_ago))
     if recent >= NOMINATIONS_PER_HOUR:
-        raise TooMany(f"at most {NOMINATIONS_PER_HOUR} nominations an hour from one address; try again later",
-                      retry_after=3600)
+        raise TooMany(N_("at most %(n)s nominations an hour from one address; try again later"),
+                      code="too_many_nominations", params={"n": NOMINATIONS_PER_HOUR}, retry_after=3600)
     nomination = Nomination(instrument_id=instrument.id, reason=reason, phone_hash=_keyed(key, f"phone:{phone}"),
                             address_hash=address_hash)
     try:
         with session.begin_nested():
             session.add(nomination)
     except IntegrityError:
-        raise Conflict("this phone number has nominated this instrument already: it counts once") from None
+        raise Conflict(N_("this phone number has nominated this instrument already: it counts once"),
+                       code="nominated_already") from None
     return nomination_count(session, instrument.id)
 
 
@@ -276,7 +293,8 @@ def add_nominated_tasks(session: Session, actor: Actor | None, plan_id: int, top
     actor = require_role(actor, "admin", "inspector")
     plan = get_plan(session, plan_id)
     if plan.state != "drawn":
-        raise Conflict(f"plan {plan.id} is {plan.state}: nominated tasks join a drawn plan")
+        raise Conflict(N_("plan %(id)s is %(state)s: nominated tasks join a drawn plan"), code="plan_state",
+                       params=_plan(plan))
     counts = Counter(dict(session.execute(
         select(Nomination.instrument_id, func.count()).join(RegistryInstrument)
         .where(Nomination.plan_id.is_(None), RegistryInstrument.kind == plan.instrument_kind)
@@ -292,7 +310,7 @@ def add_nominated_tasks(session: Session, actor: Actor | None, plan_id: int, top
                 drawn = domain.draw_inspectors(plan.seed, entity.credit_code, pool, plan.inspectors_per_task,
                                                entity.affiliation)
             except domain.DrawRefused as exc:
-                raise Conflict(str(exc)) from None
+                raise Conflict(exc.args[0], code="too_few_inspectors") from None
             task = Task(plan_id=plan.id, entity_id=entity.id, origin="nominated", inspector_ids=drawn.chosen)
             session.add(task)
         if all(ti.instrument_id != instrument_id for ti in task.instruments):
@@ -350,28 +368,40 @@ def export_week(session: Session, directory: str, today: dt.date | None = None) 
 # --- what the pages read --------------------------------------------------------------------------
 
 NOMINABLE_KINDS = ("fuel_dispenser", "electricity_meter")
-PUBLIC_PAGE_ROWS = 500  # plans with their published results, newest first
+PUBLIC_PAGE_ROWS = 100  # rows of the public results page (a plan and one of its results), newest first
+
+
+_NEWEST = select(func.max(PublishedResult.id))
+_SHOWN = select(*[column for column in Plan.__table__.columns if column.key not in ("snapshot", "selection")],
+                _NEWEST.scalar_subquery()).order_by(Plan.id)  # no publication without a plan
+
+
+def newest_publication(session: Session) -> int:
+    """The newest published result's id (0 before the first): it names the whole published set.
+    Read beside the session, not in it (see read_outside_transaction): public pages ask each time."""
+    return read_outside_transaction(session.get_bind(), _NEWEST)[0][0] or 0
 
 
 def public_version(session: Session) -> str:
     """What the public results page shows changes only with the plans' own columns (not their
     snapshot or draw, which it does not show) and with a new publication: a key for a rendered page."""
-    shown = [column for column in Plan.__table__.columns if column.key not in ("snapshot", "selection")]
-    newest = select(func.max(PublishedResult.id)).scalar_subquery()  # no publication without a plan
-    return repr(session.execute(select(*shown, newest).order_by(Plan.id)).all())
+    return repr(read_outside_transaction(session.get_bind(), _SHOWN))
 
 
-def public_overview(session: Session, limit: int = PUBLIC_PAGE_ROWS) -> list[tuple[Plan, list[PublishedResult]]]:
-    """The public results page in one query: every plan, newest first, with its published results
-    (their content holds the entity, instruments, verdicts, errors and dates, so nothing else is read)."""
-    rows = session.execute(select(Plan, PublishedResult).outerjoin(PublishedResult, PublishedResult.plan_id == Plan.id)
-                           .order_by(Plan.id.desc(), PublishedResult.id.desc()).limit(limit))
+def public_overview(session: Session, page: int = 1, rows: int = PUBLIC_PAGE_ROWS
+                    ) -> tuple[list[tuple[Plan, list[PublishedResult]]], bool]:
+    """A page of the public results page in one query: plans, newest first, with their published
+    results (their content holds the entity, instruments, verdicts, errors and dates, so nothing
+    else is read); and whether an older page follows."""
+    found = session.execute(select(Plan, PublishedResult).outerjoin(PublishedResult, PublishedResult.plan_id == Plan.id)
+                            .order_by(Plan.id.desc(), PublishedResult.id.desc())
+                            .limit(rows + 1).offset((page - 1) * rows)).all()
     plans: dict[int, tuple[Plan, list[PublishedResult]]] = {}
-    for plan, result in rows:
+    for plan, result in found[:rows]:
         entry = plans.setdefault(plan.id, (plan, []))
         if result is not None:
             entry[1].append(result)
-    return list(plans.values())
+    return list(plans.values()), len(found) > rows
 
 
 def _like(text: str) -> str:
@@ -427,10 +457,11 @@ def export_file(session: Session, actor: Actor | None, export_id: int, fmt: str)
     require_role(actor, "admin")
     export = session.get(CreditExport, export_id)
     if export is None:
-        raise NotFound(f"no export {export_id}")
+        raise NotFound(N_("no export %(id)s"), code="no_export", params={"id": export_id})
     path = Path(export.csv_path if fmt == "csv" else export.json_path)
     if not path.is_file():
-        raise NotFound(f"the file of {export.week} is no longer at {path}")
+        raise NotFound(N_("the file of %(week)s is no longer at %(path)s"), code="export_file_gone",
+                       params={"week": export.week, "path": str(path)})
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from labs.api import CalendarDate, Id, Line
-from labs.spotchecks.models import RISK_LEVELS
+from labs.spotchecks.models import PLAN_STATES, RISK_LEVELS
 from labs.verification.models import INSTRUMENT_KINDS
 
 SHARE = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"  # a share of a risk level's entities, 0 to 1
@@ -35,7 +35,7 @@ class PlanPatch(PlanIn):
 
 class PlanOut(PlanIn):
     id = ma.fields.Integer()
-    state = ma.fields.String()
+    state = ma.fields.String(validate=ma.validate.OneOf(PLAN_STATES))
     snapshot_sha256 = ma.fields.String(allow_none=True)
     seed = ma.fields.String(allow_none=True)
     frozen_at = ma.fields.AwareDateTime(allow_none=True)
@@ -64,11 +64,11 @@ class DrawOut(ma.Schema):
 
     plan = ma.fields.Integer()
     name = ma.fields.String()
-    state = ma.fields.String()
+    state = ma.fields.String(validate=ma.validate.OneOf(PLAN_STATES))
     algorithm = ma.fields.String()
     algorithm_version = ma.fields.String()
     rules = ma.fields.String()
-    instrument_kind = ma.fields.String()
+    instrument_kind = ma.fields.String(validate=ma.validate.OneOf(INSTRUMENT_KINDS))
     shares = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     instruments_per_entity = ma.fields.Integer()
     inspectors_per_task = ma.fields.Integer()
@@ -93,7 +93,7 @@ class TaskInstrumentOut(ma.Schema):
     serial_number = ma.fields.String(attribute="instrument.serial_number")
     description = ma.fields.String(attribute="instrument.description")
     verification_id = ma.fields.Integer(allow_none=True)
-    conclusion = ma.fields.String(allow_none=True)
+    conclusion = ma.fields.String(validate=ma.validate.OneOf(("pass", "fail")), allow_none=True)
     conclusion_note = ma.fields.String()
     reviewed_by = ma.fields.Integer(allow_none=True)
     countersigned_by = ma.fields.Integer(allow_none=True)
@@ -153,6 +153,9 @@ class NominatedOut(ma.Schema):
 
 class ResultsQuery(ma.Schema):
     plan_id = Id()
+    before = Id(metadata={"description": "only results published before this one (its id): the next page"})
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=200),
+                              metadata={"description": "results per page, newest first (1 to 200, default 20)"})
 
 
 class PublishedOut(ma.Schema):
@@ -168,7 +171,7 @@ class ReviewSheetOut(ma.Schema):
     entity = ma.fields.String()
     serial_number = ma.fields.String()
     kind = ma.fields.String()
-    conclusion = ma.fields.String(allow_none=True)
-    verdict = ma.fields.String(allow_none=True)
+    conclusion = ma.fields.String(validate=ma.validate.OneOf(("pass", "fail")), allow_none=True)
+    verdict = ma.fields.String(validate=ma.validate.OneOf(("pass", "fail")), allow_none=True)
     points = ma.fields.List(ma.fields.Dict())
     history = ma.fields.List(ma.fields.Dict())

@@ -2,17 +2,19 @@
 public record (everything needed to re-run it, and the service's own re-run)."""
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
 from labs import audit
 from labs.accounts.service import Actor, require_role
 from labs.db import utcnow
 from labs.errors import Conflict, Invalid, NotFound
-from labs.spotchecks import domain
+from labs.i18n import N_
+from labs.spotchecks import domain, registry
 from labs.spotchecks.models import (RISK_LEVELS, Plan, RegistryEntity, RegistryInspector, RegistryInstrument, Task,
                                     TaskInstrument, Witness)
 
@@ -23,6 +25,12 @@ SCOPE_FIELDS = {"instrument_kind", "regions", "entity_kinds", "shares", "inspect
                 "instruments_per_entity", "previous_plan_id"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MIN_WITNESSES = 2
+PLAN_STATE_NAMES = {"open": N_("open"), "frozen": N_("frozen"), "drawn": N_("drawn"), "stopped": N_("stopped")}
+
+
+def _plan(plan: Plan) -> dict:
+    """A plan's params in messages: its number and its state by name."""
+    return {"id": plan.id, "state": PLAN_STATE_NAMES.get(plan.state, plan.state)}
 
 
 def _check_plan(data: dict) -> None:
@@ -30,15 +38,15 @@ def _check_plan(data: dict) -> None:
     shares = data.get("shares")
     if shares is not None:
         if set(shares) - set(RISK_LEVELS):
-            errors["shares"] = [f"risk levels are {', '.join(RISK_LEVELS)}"]
+            errors["shares"] = [N_("risk levels are %(levels)s") % {"levels": ", ".join(RISK_LEVELS)}]
         elif not any(Decimal(str(v)) > 0 for v in shares.values()):
-            errors["shares"] = ["draw a share of at least one risk level"]
+            errors["shares"] = [N_("draw a share of at least one risk level")]
         elif not all(0 <= Decimal(str(v)) <= 1 for v in shares.values()):
-            errors["shares"] = ["a share lies between 0 and 1"]
+            errors["shares"] = [N_("a share lies between 0 and 1")]
     if data.get("inspectors_per_task", 2) < 2:
-        errors["inspectors_per_task"] = ["at least two inspectors check each entity"]
+        errors["inspectors_per_task"] = [N_("at least two inspectors check each entity")]
     if errors:
-        raise Invalid("invalid plan", errors)
+        raise Invalid(N_("invalid plan"), errors, code="invalid_plan")
 
 
 def create_plan(session: Session, actor: Actor | None, data: dict) -> Plan:
@@ -55,7 +63,7 @@ def create_plan(session: Session, actor: Actor | None, data: dict) -> Plan:
 def get_plan(session: Session, plan_id: int) -> Plan:
     plan = session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound(f"no spot-check plan {plan_id}")
+        raise NotFound(N_("no spot-check plan %(id)s"), code="no_plan", params={"id": plan_id})
     return plan
 
 
@@ -68,8 +76,8 @@ def update_plan(session: Session, actor: Actor | None, plan_id: int, changes: di
     actor = require_role(actor, *ORGANISERS)
     plan = get_plan(session, plan_id)
     if plan.state != "open" and SCOPE_FIELDS & set(changes):
-        raise Conflict(f"plan {plan.id} is {plan.state}: its scope was frozen at {plan.frozen_at.isoformat()} "
-                       f"and can no longer change")
+        raise Conflict(N_("plan %(id)s is %(state)s: its scope was frozen at %(at)s and can no longer change"),
+                       code="plan_frozen", params={**_plan(plan), "at": plan.frozen_at})
     _check_plan(changes)
     before = audit.snapshot(plan, PLAN_FIELDS)
     for name in PLAN_FIELDS:
@@ -85,10 +93,12 @@ def add_witness(session: Session, actor: Actor | None, plan_id: int, name: str, 
     actor = require_role(actor, *ORGANISERS)
     plan = get_plan(session, plan_id)
     if plan.state != "open":
-        raise Conflict(f"plan {plan.id} is {plan.state}: witnesses commit before the scope is frozen")
+        raise Conflict(N_("plan %(id)s is %(state)s: witnesses commit before the scope is frozen"),
+                       code="plan_state", params=_plan(plan))
     commitment = commitment.strip().lower()
     if not HEX64.match(commitment):
-        raise Invalid("not a commitment", {"commitment": ["the SHA-256 of the secret, 64 hexadecimal digits"]})
+        raise Invalid(N_("not a commitment"), {"commitment": [N_("the SHA-256 of the secret, 64 hexadecimal digits")]},
+                      code="not_a_commitment")
     witness = Witness(plan_id=plan.id, position=len(plan.witnesses) + 1, name=name, commitment=commitment)
     plan.witnesses.append(witness)
     session.flush()
@@ -118,10 +128,10 @@ def freeze(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     actor = require_role(actor, *ORGANISERS)
     plan = get_plan(session, plan_id)
     if plan.state != "open":
-        raise Conflict(f"plan {plan.id} is {plan.state}, not open")
+        raise Conflict(N_("plan %(id)s is %(state)s, not open"), code="plan_state", params=_plan(plan))
     if len(plan.witnesses) < MIN_WITNESSES:
-        raise Conflict(f"at least {MIN_WITNESSES} witnesses commit before the draw; plan {plan.id} has "
-                       f"{len(plan.witnesses)}")
+        raise Conflict(N_("at least %(n)s witnesses commit before the draw; plan %(id)s has %(has)s"),
+                       code="too_few_witnesses", params={"n": MIN_WITNESSES, "id": plan.id, "has": len(plan.witnesses)})
     plan.snapshot = _scope(session, plan)
     plan.snapshot_sha256 = domain.snapshot_hash([code for codes in plan.snapshot.values() for code in codes])
     plan.state, plan.frozen_at = "frozen", utcnow()
@@ -135,19 +145,23 @@ def reveal(session: Session, actor: Actor | None, plan_id: int, position: int, s
     actor = require_role(actor, *ORGANISERS)
     plan = get_plan(session, plan_id)
     if plan.state != "frozen":
-        raise Conflict(f"plan {plan.id} is {plan.state}: secrets are revealed after the freeze, before the draw")
+        raise Conflict(N_("plan %(id)s is %(state)s: secrets are revealed after the freeze, before the draw"),
+                       code="plan_state", params=_plan(plan))
     witness = next((w for w in plan.witnesses if w.position == position), None)
     if witness is None:
-        raise NotFound(f"plan {plan.id} has no witness {position}")
+        raise NotFound(N_("plan %(id)s has no witness %(position)s"), code="no_witness",
+                       params={"id": plan.id, "position": position})
     if witness.secret is not None:
-        raise Conflict(f"witness {position} has revealed already")
+        raise Conflict(N_("witness %(position)s has revealed already"), code="revealed_already",
+                       params={"position": position})
     witness.secret, witness.revealed_at = secret, utcnow()
     if domain.commitment(secret) != witness.commitment:
         plan.state = "stopped"
         audit.record(session, actor.id, "plan.stopped", "spotcheck_plan", plan.id, None,
                      {"witness": position, "why": "the revealed secret does not match the commitment"})
-        raise Conflict(f"witness {position}'s secret does not match the commitment {witness.commitment}: "
-                       f"the draw of plan {plan.id} stops")
+        raise Conflict(N_("witness %(position)s's secret does not match the commitment %(commitment)s: the draw of "
+                          "plan %(id)s stops"), code="secret_mismatch",
+                       params={"position": position, "commitment": witness.commitment, "id": plan.id})
     audit.record(session, actor.id, "plan.reveal", "spotcheck_plan", plan.id, None, {"witness": position})
     return witness
 
@@ -163,31 +177,23 @@ def _inspector_pool(session: Session, plan: Plan) -> list[domain.Inspector]:
             if plan.instrument_kind in (i.qualifications or ())]
 
 
-DRAWN_CHUNK = 2000  # credit codes (entity ids) per IN list
-
-
 def _drawn_registry(session: Session, instrument_kind: str, codes: list[str]
                     ) -> tuple[dict[str, tuple[int, str, str]], dict[int, dict[str, int]]]:
     """The drawn entities (credit code -> id, name, affiliation) and their instruments of the plan's
-    kind (entity id -> serial -> instrument id), read in a few set-based queries."""
-    entities: dict[str, tuple[int, str, str]] = {}
-    for start in range(0, len(codes), DRAWN_CHUNK):
-        for entity_id, code, name, affiliation in session.execute(
-                select(RegistryEntity.id, RegistryEntity.credit_code, RegistryEntity.name, RegistryEntity.affiliation)
-                .where(RegistryEntity.credit_code.in_(codes[start:start + DRAWN_CHUNK]))):
-            entities[code] = (entity_id, name, affiliation)
+    kind (entity id -> serial -> instrument id), in two queries however many were drawn."""
+    where, params = registry.in_list(session, "credit_code", codes)
+    entities = {code: (entity_id, name, affiliation) for entity_id, code, name, affiliation in session.execute(
+        text(f"SELECT id, credit_code, name, affiliation FROM registry_entities WHERE {where}"), params)}
     missing = [code for code in codes if code not in entities]
     if missing:
-        raise Conflict(f"{len(missing)} entities of the frozen scope are no longer in the registry "
-                       f"(for example {missing[0]})")
-    ids = [entity_id for entity_id, _, _ in entities.values()]
+        raise Conflict(N_("%(n)s entities of the frozen scope are no longer in the registry (for example %(example)s)"),
+                       code="scope_changed", params={"n": len(missing), "example": missing[0]})
+    where, params = registry.in_list(session, "entity_id", [entity_id for entity_id, _, _ in entities.values()])
     serials_of: dict[int, dict[str, int]] = {}
-    for start in range(0, len(ids), DRAWN_CHUNK):
-        for instrument_id, entity_id, serial in session.execute(
-                select(RegistryInstrument.id, RegistryInstrument.entity_id, RegistryInstrument.serial_number)
-                .where(RegistryInstrument.entity_id.in_(ids[start:start + DRAWN_CHUNK]),
-                       RegistryInstrument.kind == instrument_kind)):
-            serials_of.setdefault(entity_id, {})[serial] = instrument_id
+    for instrument_id, entity_id, serial in session.execute(
+            text(f"SELECT id, entity_id, serial_number FROM registry_instruments WHERE {where} AND kind = :kind"),
+            {**params, "kind": instrument_kind}):
+        serials_of.setdefault(entity_id, {})[serial] = instrument_id
     return entities, serials_of
 
 
@@ -197,10 +203,12 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     actor = require_role(actor, *ORGANISERS)
     plan = get_plan(session, plan_id)
     if plan.state != "frozen":
-        raise Conflict(f"plan {plan.id} is {plan.state}: the draw follows the freeze and the reveals")
+        raise Conflict(N_("plan %(id)s is %(state)s: the draw follows the freeze and the reveals"),
+                       code="plan_state", params=_plan(plan))
     missing = [w.position for w in plan.witnesses if w.secret is None]
     if missing:
-        raise Conflict(f"witnesses {', '.join(map(str, missing))} have not revealed their secrets")
+        raise Conflict(N_("witnesses %(positions)s have not revealed their secrets"), code="secrets_missing",
+                       params={"positions": ", ".join(map(str, missing))})
     seed = domain.seed_from_reveals([w.commitment for w in plan.witnesses], [w.secret for w in plan.witnesses])
     shares = {level: Decimal(share) for level, share in plan.shares.items()}
     drawn = domain.draw_entities(seed, plan.snapshot, shares)
@@ -216,24 +224,24 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
             try:
                 inspectors = domain.draw_inspectors(seed, code, pool, plan.inspectors_per_task, affiliation)
             except domain.DrawRefused as exc:
-                raise Conflict(str(exc)) from None
-            rows.append({"plan_id": plan.id, "entity_id": entity_id, "origin": "drawn",
-                         "inspector_ids": inspectors.chosen})
+                raise Conflict(exc.args[0], code="too_few_inspectors") from None
+            rows.append((plan.id, entity_id, "drawn", json.dumps(inspectors.chosen)))
             chosen_instruments.append([instruments[s] for s in serials])
             tasks.append({"risk_level": level, "credit_code": code, "name": name,
                           "candidate_serials": sorted(instruments), "instruments": serials,
-                          "inspector_pool": [{"id": i.id, "recused": domain.recusal(i, code, affiliation)}
-                                             for i in pool],
                           "inspectors": inspectors.chosen,
                           "skipped": [{"id": i, "why": why} for i, why in inspectors.skipped]})
-    # The tasks and their instruments in two set-based statements (ids returned in the rows' order).
+    # The tasks and their instruments in set-based Core statements (the ORM's bulk path costs more than
+    # the draw itself at a province's scale); a plan holds an entity once, so ids come back by entity.
     if rows:
-        task_ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).all()
-        task_instruments = [{"task_id": task_id, "instrument_id": instrument_id}
-                            for task_id, ids in zip(task_ids, chosen_instruments) for instrument_id in ids]
-        if task_instruments:
-            session.execute(insert(TaskInstrument), task_instruments)
-    plan.seed, plan.selection = seed, {"entities": drawn, "tasks": tasks}
+        registry.insert_rows(session, Task.__tablename__, ("plan_id", "entity_id", "origin", "inspector_ids"), rows)
+        task_of = dict(session.execute(select(Task.entity_id, Task.id).where(Task.plan_id == plan.id)).all())
+        registry.insert_rows(session, TaskInstrument.__tablename__,
+                             ("task_id", "instrument_id", "conclusion_note", "out_of_use"),
+                             [(task_of[row[1]], instrument_id, "", False)
+                              for row, ids in zip(rows, chosen_instruments) for instrument_id in ids])
+    plan.seed = seed
+    plan.selection = {"entities": drawn, "inspector_pool": [i.id for i in pool], "tasks": tasks}
     plan.state, plan.drawn_at = "drawn", utcnow()
     audit.record(session, actor.id, "plan.draw", "spotcheck_plan", plan.id, None,
                  {"seed": seed, "tasks": len(tasks)})
@@ -261,7 +269,7 @@ def confirm_draw(session: Session, plan_id: int) -> dict:
     """The service's own re-run of a published draw from its public record alone."""
     record = public_draw(session, plan_id)
     if record["state"] != "drawn":
-        raise Conflict(f"plan {plan_id} has not been drawn")
+        raise Conflict(N_("plan %(id)s has not been drawn"), code="plan_not_drawn", params={"id": plan_id})
     checks = {}
     codes = [code for level in record["snapshot"].values() for code in level]
     checks["snapshot_sha256"] = domain.snapshot_hash(codes) == record["snapshot_sha256"]
@@ -270,18 +278,12 @@ def confirm_draw(session: Session, plan_id: int) -> dict:
     checks["seed"] = seed == record["seed"]
     shares = {level: Decimal(share) for level, share in record["shares"].items()}
     checks["entities"] = domain.draw_entities(seed, record["snapshot"], shares) == record["selection"]["entities"]
+    pool = record["selection"]["inspector_pool"]
     checks["tasks"] = all(
         domain.draw_instruments(seed, t["credit_code"], t["candidate_serials"], record["instruments_per_entity"])
-        == t["instruments"] and [i for i in _rerun_inspectors(seed, t, record["inspectors_per_task"])] == t["inspectors"]
+        == t["instruments"]
+        and domain.rerun_inspectors(seed, t["credit_code"], pool, [s["id"] for s in t["skipped"]],
+                                    record["inspectors_per_task"]) == t["inspectors"]
         for t in record["selection"]["tasks"])
     return {"plan": plan_id, "confirmed": all(checks.values()), "checks": checks}
 
-
-def _rerun_inspectors(seed: str, task: dict, count: int) -> list[int]:
-    recused = {i["id"]: i["recused"] for i in task["inspector_pool"]}
-    chosen = []
-    for message in domain.order(seed, sorted(f"{task['credit_code']}#{i}" for i in recused)):
-        inspector_id = int(message.rsplit("#", 1)[1])
-        if len(chosen) < count and not recused[inspector_id]:
-            chosen.append(inspector_id)
-    return chosen

@@ -12,10 +12,11 @@ and inspectors; the Friday files for administrators.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    send_file, session, url_for)
 from flask_babel import get_locale, gettext as _, lazy_gettext
 
@@ -197,28 +198,36 @@ def _hinted(errors: dict[str, list[str]], hints: dict) -> dict[str, list[str]]:
 
 
 # Rendered public results pages, per worker: what the public floods after a publication is rendered
-# once per change of what it shows (the plans' own columns, a new publication), language and query.
-_PUBLIC_PAGES: dict[tuple, str] = {}
+# once per change of what it shows (the plans' own columns, a new publication), language and query,
+# and kept encoded with its ETag, so a repeat costs neither rendering nor hashing.
+_PUBLIC_PAGES: dict[tuple, tuple[bytes, str]] = {}
 _PUBLIC_PAGES_KEPT = 32
+_LAST_PAGE = 10_000
 
 
 @blp.get("/spotchecks", endpoint="public_results")
 def public_results():
-    """Plans and published results (一公开), no login. Cacheable: the ETag is the page's hash, so a
-    conditional request that matches answers 304 (caches keep it a minute)."""
+    """Plans and published results (一公开), no login, a page at a time. Cacheable: the ETag is the
+    page's hash, so a conditional request that matches answers 304 (caches keep it a minute)."""
+    page = request.args.get("page", "1")
+    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= _LAST_PAGE:
+        abort(400, _("The page must be a number from 1 to %(last)s.", last=_LAST_PAGE))
     db = get_session()
     # A signed-in visitor's page names them, and pending flash messages belong to one visitor only.
     shared = current_user() is None and not session.get("_flashes")
     key = (results.public_version(db), str(get_locale()), request.query_string) if shared else None
-    body = _PUBLIC_PAGES.get(key) if key else None
-    if body is None:
-        body = render_template("spotchecks/public_results.html", overview=results.public_overview(db))
+    answer = _PUBLIC_PAGES.get(key) if key else None
+    if answer is None:
+        overview, older = results.public_overview(db, int(page))
+        body = render_template("spotchecks/public_results.html", overview=overview, page=int(page),
+                               older=older).encode()
+        answer = (body, hashlib.sha1(body).hexdigest())
         if key:
             if len(_PUBLIC_PAGES) >= _PUBLIC_PAGES_KEPT:
                 _PUBLIC_PAGES.clear()
-            _PUBLIC_PAGES[key] = body
-    response = make_response(body)
-    response.add_etag()
+            _PUBLIC_PAGES[key] = answer
+    response = make_response(answer[0])
+    response.set_etag(answer[1])
     if not session.modified:  # a language chosen just now sets a cookie: that answer is no one else's
         response.headers["Cache-Control"] = "public, max-age=60"
     response.vary.add("Cookie")

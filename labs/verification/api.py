@@ -36,6 +36,7 @@ def register_instrument(body):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def get_instrument(instrument_id):
+    """One instrument under verification, with its nameplate and owner."""
     return service.get_instrument(get_session(), current_user(), instrument_id)
 
 
@@ -45,6 +46,7 @@ def get_instrument(instrument_id):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def update_instrument(body, instrument_id):
+    """Change an instrument's particulars (only the fields sent)."""
     return committed(service.update_instrument(get_session(), current_user(), instrument_id, body))
 
 
@@ -62,6 +64,7 @@ def instrument_history(instrument_id):
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def list_rigs():
+    """The calibration rigs, with their links and reference standards."""
     return service.list_rigs(get_session(), current_user())
 
 
@@ -71,6 +74,7 @@ def list_rigs():
 @blp.errors(401, 403, 409)
 @blp.doc(security=BEARER)
 def register_rig(body):
+    """Register a rig with its link and its reference standard's certificate."""
     return committed(service.register_rig(get_session(), current_user(), body))
 
 
@@ -79,6 +83,7 @@ def register_rig(body):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def get_rig(rig_id):
+    """One rig, with its link and reference standard."""
     return service.get_rig(get_session(), current_user(), rig_id)
 
 
@@ -88,6 +93,7 @@ def get_rig(rig_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def update_rig(body, rig_id):
+    """Change a rig's link, standard or restrictions (only the fields sent)."""
     return committed(service.update_rig(get_session(), current_user(), rig_id, body))
 
 
@@ -96,6 +102,7 @@ def update_rig(body, rig_id):
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def list_procedures():
+    """The verification procedures (JJG) with their versions, the one in force marked."""
     return service.list_procedures(get_session(), current_user())
 
 
@@ -114,6 +121,7 @@ def add_procedure_version(body):
 @blp.errors(401, 403, 404)
 @blp.doc(security=BEARER)
 def get_procedure(procedure_id):
+    """One procedure version: its points, errors and maximum permissible errors."""
     return service.get_procedure(get_session(), current_user(), procedure_id)
 
 
@@ -123,6 +131,7 @@ def get_procedure(procedure_id):
 @blp.errors(401, 403)
 @blp.doc(security=BEARER)
 def list_verifications(query):
+    """Verification runs the caller may see, optionally only those in one state."""
     return service.list_verifications(get_session(), current_user(), **query)
 
 
@@ -153,6 +162,7 @@ def get_verification(verification_id):
 @blp.errors(401, 403, 404, 409)
 @blp.doc(security=BEARER)
 def cancel_verification(verification_id):
+    """Cancel a run that has not finished; its readings stay on record."""
     return committed(service.cancel_verification(get_session(), current_user(), verification_id))
 
 

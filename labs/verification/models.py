@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labs.accounts.models import Enterprise, User
@@ -48,6 +48,7 @@ class Rig(Base):
     serial_number: Mapped[str] = mapped_column(String(64))
     lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"), nullable=True, index=True)
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # only the lab's own technicians
+    portable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # carried to sites
     settings: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. the reference meter's constant
     standard_name: Mapped[str] = mapped_column(String(200), default="")
     standard_certificate_no: Mapped[str] = mapped_column(String(64))
@@ -159,3 +160,20 @@ class Certificate(Chained, Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     result: Mapped[Result] = relationship()
+
+
+class CertificateBlock(Base):
+    """Certificate numbers reserved for a technician's laptop, which issues them on site with no
+    network (labs.field). The server reserves blocks for its laptops (`here` false); a laptop's own
+    database holds its blocks with `here` true, and numbers its certificates from them."""
+
+    __tablename__ = "certificate_blocks"
+    __table_args__ = (UniqueConstraint("year", "first"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    first: Mapped[int] = mapped_column(Integer)
+    last: Mapped[int] = mapped_column(Integer)
+    device_key: Mapped[str] = mapped_column(String(36), index=True)
+    here: Mapped[bool] = mapped_column(Boolean, default=False)
+    reserved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from labs.errors import Invalid
+from labs.i18n import N_
 
 FOLDER = Path(__file__).with_name("procedures")
 
@@ -52,8 +53,8 @@ def validate(data: dict) -> dict:
     if method in METHODS and not errors:
         _check_consistency(result, errors)
     if errors:
-        raise Invalid(f"the procedure document has {len(errors)} bad field(s): {', '.join(sorted(errors))}",
-                      errors)
+        raise Invalid(N_("the procedure document has %(n)s bad field(s): %(fields)s"), errors, code="invalid_procedure",
+                      params={"n": len(errors), "fields": ", ".join(sorted(errors))})
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from labs.api import CalendarDate, Id, Line
-from labs.verification.models import INSTRUMENT_KINDS, RIG_KINDS
+from labs.verification.models import INSTRUMENT_KINDS, RIG_KINDS, RUN_STATES
 
 def _text(max_length: int, required: bool = False, **kw) -> ma.fields.String:
     return Line(required=required, validate=ma.validate.Length(min=1 if required else 0, max=max_length), **kw)
@@ -42,7 +42,7 @@ class OwnerOut(ma.Schema):
 
 class VerifiedInstrumentOut(ma.Schema):
     id = ma.fields.Integer()
-    kind = ma.fields.String()
+    kind = ma.fields.String(validate=ma.validate.OneOf(INSTRUMENT_KINDS))
     serial_number = ma.fields.String()
     owner = ma.fields.Nested(OwnerOut, attribute="enterprise")
     model = ma.fields.String()
@@ -65,6 +65,7 @@ class RigIn(ma.Schema):
     serial_number = _text(64, required=True, metadata={"description": "what the rig must identify as"})
     lab_id = Id(allow_none=True, load_default=None)
     restricted = ma.fields.Boolean(load_default=False, metadata={"description": "only the lab's technicians"})
+    portable = ma.fields.Boolean(load_default=False, metadata={"description": "carried to sites (work orders)"})
     settings = ma.fields.Dict(load_default=dict, keys=ma.fields.String(validate=ma.validate.Length(max=64)),
                               metadata={"description": "EMB: reference_constant (imp/kWh of the reference meter)"})
     standard_name = _text(200, load_default="")
@@ -94,7 +95,7 @@ class ProcedureOut(ma.Schema):
     code = ma.fields.String()
     version = ma.fields.String()
     title = ma.fields.String()
-    instrument_kind = ma.fields.String()
+    instrument_kind = ma.fields.String(validate=ma.validate.OneOf(INSTRUMENT_KINDS))
     rig_kind = ma.fields.String()
     in_force = ma.fields.Boolean()
     data = ma.fields.Dict()
@@ -133,7 +134,7 @@ class ReadingOut(ma.Schema):
 
 class ResultOut(ma.Schema):
     id = ma.fields.Integer()
-    verdict = ma.fields.String()
+    verdict = ma.fields.String(validate=ma.validate.OneOf(("pass", "fail")))
     procedure_name = ma.fields.String()
     verified_on = ma.fields.Date()
     next_due = ma.fields.Date(allow_none=True)
@@ -142,7 +143,7 @@ class ResultOut(ma.Schema):
 
 class CertificateOut(ma.Schema):
     number = ma.fields.String()
-    kind = ma.fields.String()
+    kind = ma.fields.String(validate=ma.validate.OneOf(("certificate", "failure_notice")))
     issued_on = ma.fields.Date()
     valid_until = ma.fields.Date(allow_none=True)
     public = ma.fields.Dict()
@@ -150,7 +151,7 @@ class CertificateOut(ma.Schema):
 
 class VerificationOut(ma.Schema):
     id = ma.fields.Integer()
-    state = ma.fields.String()
+    state = ma.fields.String(validate=ma.validate.OneOf(RUN_STATES))
     instrument = ma.fields.Nested(VerifiedInstrumentOut)
     rig_id = ma.fields.Integer()
     rig_code = ma.fields.String(attribute="rig.code")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -17,17 +18,25 @@ from labs.accounts.service import get_or_create_enterprise, require_role
 from labs.catalog.models import Lab
 from labs.db import utcnow
 from labs.errors import Conflict, Forbidden, Invalid, NotFound
+from labs.i18n import N_, Message
 from labs.verification import domain, procedures
-from labs.verification.models import (INSTRUMENT_KINDS, RIG_KINDS, Certificate, Procedure, Reading, Result, Rig,
-                                      Verification, VerifiedInstrument)
+from labs.verification.models import (INSTRUMENT_KINDS, RIG_KINDS, Certificate, CertificateBlock, Procedure,
+                                      Reading, Result, Rig, Verification, VerifiedInstrument)
 
 STAFF = ("admin", "lab_manager", "technician", "inspector")
 OPERATORS = ("admin", "lab_manager", "technician")  # who registers instruments and runs verifications
+RUN_STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
+                   "cancelled": N_("cancelled")}
+ONE_OF = N_("must be one of %(choices)s")
+NO_INSTRUMENT = N_("no instrument %(id)s")
+RIG_EXISTS = N_("a rig with code %(code)s exists")
+NO_CERTIFICATE = N_("no certificate or notice numbered %(number)s")
 KIND_NAMES = {"fuel_dispenser": "燃油加油机", "electricity_meter": "电能表", "taxi_meter": "出租汽车计价器"}
 CERTIFICATE_PREFIX = {"certificate": "JD", "failure_notice": "TZ"}  # 检定证书, 检定结果通知书
+FIELD_NUMBERS_FROM = 900_000  # certificate numbers from here up are reserved in blocks for laptops on site
 INSTRUMENT_FIELDS = ("kind", "serial_number", "enterprise_id", "model", "manufacturer", "nameplate", "location",
                      "plate_number", "next_due")
-RIG_FIELDS = ("code", "kind", "link", "serial_number", "lab_id", "restricted", "settings", "standard_name",
+RIG_FIELDS = ("code", "kind", "link", "serial_number", "lab_id", "restricted", "portable", "settings", "standard_name",
               "standard_certificate_no", "standard_valid_until", "active")
 
 
@@ -67,7 +76,7 @@ def get_procedure(session: Session, actor: User | None, procedure_id: int) -> Pr
     require_role(actor, *STAFF, "enterprise")
     procedure = session.get(Procedure, procedure_id)
     if procedure is None:
-        raise NotFound(f"no procedure {procedure_id}")
+        raise NotFound(N_("no procedure %(id)s"), code="no_procedure", params={"id": procedure_id})
     return procedure
 
 
@@ -79,7 +88,8 @@ def add_procedure_version(session: Session, actor: User | None, document: dict) 
     exists = session.scalar(select(Procedure.id).where(Procedure.code == doc["code"],
                                                        Procedure.version == doc["version"]))
     if exists is not None:
-        raise Conflict(f"{doc['code']}-{doc['version']} exists; give the corrected version a new version name")
+        raise Conflict(N_("%(name)s exists; give the corrected version a new version name"), code="procedure_exists",
+                       params={"name": f"{doc['code']}-{doc['version']}"})
     if doc["in_force"]:
         for older in session.scalars(select(Procedure).where(Procedure.code == doc["code"], Procedure.in_force)):
             older.in_force = False
@@ -98,7 +108,8 @@ def find_procedure(session: Session, name: str) -> Procedure:
         select(Procedure).where(Procedure.code == name, Procedure.in_force)
     procedure = session.scalar(query.order_by(Procedure.id.desc()).limit(1))
     if procedure is None:
-        raise NotFound(f"no procedure {name!r} (give a code such as 'JJG 443' or a version such as 'JJG 443-2006')")
+        raise NotFound(N_("no procedure %(name)s (give a code such as 'JJG 443' or a version such as 'JJG 443-2006')"),
+                       code="no_procedure", params={"name": name[:60]})
     return procedure
 
 
@@ -114,18 +125,20 @@ def _check_nameplate(kind: str, nameplate: dict) -> None:
             except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError, IndexError) as exc:
                 errors.setdefault("nameplate", []).append(f"{doc['code']}-{doc['version']}: {exc}")
     if errors:
-        raise Invalid("the nameplate lacks what the procedure needs", errors)
+        raise Invalid(N_("the nameplate lacks what the procedure needs"), errors, code="nameplate_incomplete")
 
 
 def register_instrument(session: Session, actor: User | None, data: dict) -> VerifiedInstrument:
     require_role(actor, *OPERATORS)
     if data["kind"] not in INSTRUMENT_KINDS:
-        raise Invalid("unknown instrument kind", {"kind": [f"must be one of {', '.join(INSTRUMENT_KINDS)}"]})
+        raise Invalid(N_("unknown instrument kind"), {"kind": [ONE_OF % {"choices": ", ".join(INSTRUMENT_KINDS)}]},
+                      code="unknown_instrument_kind")
     _check_nameplate(data["kind"], data["nameplate"])
     enterprise = get_or_create_enterprise(session, data["owner_credit_code"], data.get("owner_name"))
     if session.scalar(select(VerifiedInstrument.id).where(VerifiedInstrument.kind == data["kind"],
                                                           VerifiedInstrument.serial_number == data["serial_number"])):
-        raise Conflict(f"a {data['kind']} with serial number {data['serial_number']} is registered")
+        raise Conflict(N_("a %(kind)s with serial number %(serial)s is registered"), code="instrument_registered",
+                       params={"kind": data["kind"], "serial": data["serial_number"]})
     instrument = VerifiedInstrument(
         kind=data["kind"], serial_number=data["serial_number"], enterprise=enterprise,
         model=data.get("model", ""), manufacturer=data.get("manufacturer", ""), nameplate=data["nameplate"],
@@ -174,7 +187,7 @@ def get_instrument(session: Session, actor: User | None, instrument_id: int) -> 
     instrument = session.get(VerifiedInstrument, instrument_id)
     # Another enterprise's instrument is not found, rather than forbidden: its existence is private too.
     if instrument is None or (actor.role == "enterprise" and instrument.enterprise_id != actor.enterprise_id):
-        raise NotFound(f"no instrument {instrument_id}")
+        raise NotFound(NO_INSTRUMENT, code="no_instrument", params={"id": instrument_id})
     return instrument
 
 
@@ -190,30 +203,31 @@ def instrument_history(session: Session, actor: User | None, instrument_id: int)
 def _check_rig(session: Session, actor: User, data: dict) -> None:
     errors = {}
     if "kind" in data and data["kind"] not in RIG_KINDS:
-        errors["kind"] = [f"must be one of {', '.join(RIG_KINDS)}"]
+        errors["kind"] = [ONE_OF % {"choices": ", ".join(RIG_KINDS)}]
     if "link" in data:
         try:
             parse_link(data["link"])
         except LinkError as exc:
             errors["link"] = [str(exc)]
     if errors:
-        raise Invalid("invalid rig", errors)
+        raise Invalid(N_("invalid rig"), errors, code="invalid_rig")
     lab_id = data.get("lab_id")
     if lab_id is not None:
         lab = session.get(Lab, lab_id)
         if lab is None:
-            raise Invalid("unknown lab", {"lab_id": [f"no lab {lab_id}"]})
+            raise Invalid(N_("unknown lab"), {"lab_id": [N_("no lab %(id)s")]}, code="no_lab", params={"id": lab_id})
         if not lab.managed_by(actor):
-            raise Forbidden(f"only lab {lab.code}'s managers or an administrator register its rigs")
+            raise Forbidden(N_("only lab %(lab)s's managers or an administrator register its rigs"),
+                            code="not_your_lab", params={"lab": lab.code})
     elif actor.role != "admin":
-        raise Forbidden("a rig that belongs to no lab is registered by an administrator")
+        raise Forbidden(N_("a rig that belongs to no lab is registered by an administrator"), code="forbidden_role")
 
 
 def register_rig(session: Session, actor: User | None, data: dict) -> Rig:
     require_role(actor, "admin", "lab_manager")
     _check_rig(session, actor, data)
     if session.scalar(select(Rig.id).where(Rig.code == data["code"])):
-        raise Conflict(f"a rig with code {data['code']} exists")
+        raise Conflict(RIG_EXISTS, code="rig_code_taken", params={"code": data["code"]})
     rig = Rig(**{k: data[k] for k in RIG_FIELDS if k in data})
     session.add(rig)
     session.flush()
@@ -227,7 +241,7 @@ def update_rig(session: Session, actor: User | None, rig_id: int, changes: dict)
     _check_rig(session, actor, {"lab_id": rig.lab_id, **changes})
     before = audit.snapshot(rig, RIG_FIELDS)
     if "code" in changes and changes["code"] != rig.code and session.scalar(select(Rig.id).where(Rig.code == changes["code"])):
-        raise Conflict(f"a rig with code {changes['code']} exists")
+        raise Conflict(RIG_EXISTS, code="rig_code_taken", params={"code": changes["code"]})
     for name in RIG_FIELDS:
         if name in changes:
             setattr(rig, name, changes[name])
@@ -248,22 +262,22 @@ def get_rig(session: Session, actor: User | None, rig_id: int) -> Rig:
     require_role(actor, *STAFF)
     rig = session.get(Rig, rig_id)
     if rig is None:
-        raise NotFound(f"no rig {rig_id}")
+        raise NotFound(N_("no rig %(id)s"), code="no_rig", params={"id": rig_id})
     return rig
 
 
 def find_rig(session: Session, code_or_link: str) -> Rig:
     rig = session.scalar(select(Rig).where((Rig.code == code_or_link) | (Rig.link == code_or_link)))
     if rig is None:
-        raise NotFound(f"no registered rig with code or link {code_or_link!r}")
+        raise NotFound(N_("no registered rig with code or link %(rig)s"), code="no_rig", params={"rig": code_or_link[:80]})
     return rig
 
 
-def standard_problem(rig: Rig, today: dt.date) -> str | None:
+def standard_problem(rig: Rig, today: dt.date) -> Message | None:
     """Why the rig's reference standard may not be used today, if it may not."""
     if rig.standard_valid_until < today:
-        return (f"rig {rig.code}: the certificate {rig.standard_certificate_no} of its reference standard "
-                f"expired on {rig.standard_valid_until.isoformat()}")
+        return N_("rig %(rig)s: the certificate %(certificate)s of its reference standard expired on %(day)s") % {
+            "rig": rig.code, "certificate": rig.standard_certificate_no, "day": rig.standard_valid_until}
     return None
 
 
@@ -278,40 +292,49 @@ def request_verification(session: Session, actor: User | None, instrument_id: in
     require_role(actor, *OPERATORS)
     instrument = session.get(VerifiedInstrument, instrument_id)
     if instrument is None:
-        raise Invalid("unknown instrument", {"instrument_id": [f"no instrument {instrument_id}"]})
+        raise Invalid(N_("unknown instrument"), {"instrument_id": [NO_INSTRUMENT]}, code="no_instrument",
+                      params={"id": instrument_id})
     rig = session.get(Rig, rig_id)
     if rig is None or not rig.active:
-        raise Invalid("unknown rig", {"rig_id": [f"no rig {rig_id} in service"]})
+        raise Invalid(N_("unknown rig"), {"rig_id": [N_("no rig %(id)s in service")]}, code="no_rig",
+                      params={"id": rig_id})
     if procedure_id is None:
         procedure = session.scalar(select(Procedure).where(Procedure.instrument_kind == instrument.kind,
                                                            Procedure.in_force).order_by(Procedure.id.desc()).limit(1))
     else:
         procedure = session.get(Procedure, procedure_id)
     if procedure is None:
-        raise Invalid("unknown procedure", {"procedure_id": ["no such procedure (or none in force for this kind)"]})
+        raise Invalid(N_("unknown procedure"), {"procedure_id": [N_("no such procedure (or none in force for this kind)")]},
+                      code="no_procedure")
     errors = {}
     if procedure.instrument_kind != instrument.kind:
-        errors["procedure_id"] = [f"{procedure.name} verifies {procedure.instrument_kind}, not {instrument.kind}"]
+        errors["procedure_id"] = [N_("%(procedure)s verifies %(kind)s, not %(other)s") % {
+            "procedure": procedure.name, "kind": procedure.instrument_kind, "other": instrument.kind}]
     if rig.kind != procedure.rig_kind:
-        errors["rig_id"] = [f"{procedure.name} runs on a {procedure.rig_kind.upper()} rig; {rig.code} is {rig.kind.upper()}"]
+        errors["rig_id"] = [N_("%(procedure)s runs on a %(kind)s rig; %(rig)s is %(other)s") % {
+            "procedure": procedure.name, "kind": procedure.rig_kind.upper(), "rig": rig.code, "other": rig.kind.upper()}]
     if errors:
-        raise Invalid("the procedure does not fit", errors)
+        raise Invalid(N_("the procedure does not fit"), errors, code="procedure_misfit")
     lab = session.get(Lab, rig.lab_id) if rig.lab_id else None
     if rig.restricted and lab is not None and actor.role == "technician" and actor not in lab.technicians:
-        raise Forbidden(f"rig {rig.code} belongs to lab {lab.code}, which keeps its rigs to its own technicians")
+        raise Forbidden(N_("rig %(rig)s belongs to lab %(lab)s, which keeps its rigs to its own technicians"),
+                        code="rig_restricted", params={"rig": rig.code, "lab": lab.code})
     expired = standard_problem(rig, local_today(lab))
     if expired:
-        raise Invalid(expired, {"rig_id": [expired]})
+        raise Invalid(expired, {"rig_id": [expired]}, code="rig_standard_expired")
     try:
         plan = domain.build_plan(procedure.data, instrument.nameplate, nozzle=nozzle)
     except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-        raise Invalid("the run cannot be planned", {"nozzle" if nozzle is not None else "instrument_id": [str(exc)]}) from None
+        raise Invalid(N_("the run cannot be planned"), {"nozzle" if nozzle is not None else "instrument_id": [str(exc)]},
+                      code="unplannable") from None
     if as_found_id is not None:
         as_found = session.get(Verification, as_found_id)
         if as_found is None or as_found.instrument_id != instrument.id:
-            raise Invalid("unknown as-found run", {"as_found_id": [f"no run {as_found_id} of this instrument"]})
+            raise Invalid(N_("unknown as-found run"), {"as_found_id": [N_("no run %(id)s of this instrument")]},
+                          code="no_as_found_run", params={"id": as_found_id})
         if not adjustment:
-            raise Invalid("say what was adjusted", {"adjustment": ["required for an as-left run"]})
+            raise Invalid(N_("say what was adjusted"), {"adjustment": [N_("required for an as-left run")]},
+                          code="adjustment_required")
     verification = Verification(instrument_id=instrument.id, rig_id=rig.id, procedure_id=procedure.id,
                                 technician_id=actor.id, nozzle=nozzle, plan=[_point_json(p) for p in plan],
                                 as_found_id=as_found_id, adjustment=adjustment, seal_number=seal_number)
@@ -340,7 +363,7 @@ def get_verification(session: Session, actor: User | None, verification_id: int)
     require_role(actor, *STAFF, "enterprise")
     verification = session.get(Verification, verification_id)
     if verification is None or not _visible(actor, verification):
-        raise NotFound(f"no verification {verification_id}")
+        raise NotFound(N_("no verification %(id)s"), code="no_verification", params={"id": verification_id})
     return verification
 
 
@@ -383,7 +406,8 @@ def cancel_verification(session: Session, actor: User | None, verification_id: i
     require_role(actor, *OPERATORS)
     verification = get_verification(session, actor, verification_id)
     if verification.state not in ("queued", "running", "failed"):
-        raise Conflict(f"verification {verification_id} is {verification.state}; it cannot be cancelled")
+        raise Conflict(N_("verification %(id)s is %(state)s; it cannot be cancelled"), code="invalid_transition",
+                       params={"id": verification_id, "state": RUN_STATE_NAMES[verification.state]})
     verification.state, verification.finished_at = "cancelled", utcnow()
     audit.record(session, actor.id, "verification.cancel", "verification", verification.id, None, {"state": "cancelled"})
     return verification
@@ -394,7 +418,8 @@ def retry_verification(session: Session, actor: User | None, verification_id: in
     require_role(actor, *OPERATORS)
     verification = get_verification(session, actor, verification_id)
     if verification.state != "failed":
-        raise Conflict(f"verification {verification_id} is {verification.state}; only a failed run is retried")
+        raise Conflict(N_("verification %(id)s is %(state)s; only a failed run is retried"), code="invalid_transition",
+                       params={"id": verification_id, "state": RUN_STATE_NAMES[verification.state]})
     verification.state, verification.problem = "queued", None
     audit.record(session, actor.id, "verification.retry", "verification", verification.id, None, {"state": "queued"})
     return verification
@@ -408,20 +433,24 @@ def record_manual_reading(session: Session, actor: User | None, verification_id:
     require_role(actor, *OPERATORS)
     verification = get_verification(session, actor, verification_id)
     if verification.state not in ("queued", "failed"):
-        raise Conflict(f"verification {verification_id} is {verification.state}; readings are entered by hand "
-                       "only while it waits or after it failed")
+        raise Conflict(N_("verification %(id)s is %(state)s; readings are entered by hand only while it waits or "
+                          "after it failed"), code="invalid_transition",
+                       params={"id": verification_id, "state": RUN_STATE_NAMES[verification.state]})
     points = plan_points(verification)
     if not 0 <= point_index < len(points):
-        raise Invalid("unknown point", {"point_index": [f"the plan has points 0 to {len(points) - 1}"]})
+        raise Invalid(N_("unknown point"), {"point_index": [N_("the plan has points 0 to %(last)s")]},
+                      code="no_point", params={"last": len(points) - 1})
     point = points[point_index]
     allowed = verification.procedure.data.get("manual_operations", [])
     if point.operation not in allowed:
-        raise Invalid("no manual readings here", {"point_index": [
-            f"{verification.procedure.name} allows no readings by hand for {point.operation} points"]})
+        raise Invalid(N_("no manual readings here"), {"point_index": [
+            N_("%(procedure)s allows no readings by hand for %(operation)s points")]}, code="no_manual_readings",
+            params={"procedure": verification.procedure.name, "operation": point.operation})
     expected = domain.READING_FIELDS[point.operation]
     unknown = sorted(set(values) - set(expected))
     if unknown:
-        raise Invalid("unknown values", {"values": [f"{', '.join(unknown)}: expected only {', '.join(expected)}"]})
+        raise Invalid(N_("unknown values"), {"values": [N_("%(unknown)s: expected only %(expected)s")]},
+                      code="unknown_values", params={"unknown": ", ".join(unknown), "expected": ", ".join(expected)})
     reading = record_reading(session, verification.id, point_index, values,
                              domain.reading_problem(verification.procedure.data, point, values), manual=True)
     audit.record(session, actor.id, "reading.manual", "verification", verification.id, None,
@@ -438,6 +467,11 @@ def record_reading(session: Session, verification_id: int, point_index: int, val
                                          problem=problem, manual=manual, at=utcnow()))
 
 
+# Called as hook(session, certificate) in the transaction that concluded a run: what waits on runs
+# (the requests of labs.services) registers here, so this package does not import it.
+CONCLUDED: list[Callable[[Session, Certificate], None]] = []
+
+
 def conclude(session: Session, verification: Verification, evaluation: domain.Evaluation) -> Certificate:
     """The result, its certificate or notice of failure, and the instrument's next due date."""
     instrument, rig, procedure = verification.instrument, verification.rig, verification.procedure
@@ -449,10 +483,7 @@ def conclude(session: Session, verification: Verification, evaluation: domain.Ev
         evaluation=evaluation.as_dict(), verdict=evaluation.verdict, verified_on=today, next_due=next_due,
         at=utcnow()))
     kind = "certificate" if evaluation.verdict == "pass" else "failure_notice"
-    chain.lock(session, Certificate)
-    prefix = f"{CERTIFICATE_PREFIX[kind]}{today.year}-"
-    count = session.scalar(select(func.count()).select_from(Certificate).where(Certificate.number.like(prefix + "%")))
-    number = f"{prefix}{count + 1:06d}"
+    number = next_certificate_number(session, kind, today)
     public = {
         "number": number, "kind": kind, "verdict": evaluation.verdict,
         "instrument": {"kind": instrument.kind, "kind_name": KIND_NAMES[instrument.kind],
@@ -468,14 +499,40 @@ def conclude(session: Session, verification: Verification, evaluation: domain.Ev
                                                     valid_until=next_due, public=public, at=utcnow()))
     instrument.next_due = next_due
     verification.state, verification.finished_at, verification.problem = "done", utcnow(), None
+    for hook in CONCLUDED:
+        hook(session, certificate)
     return certificate
+
+
+def next_certificate_number(session: Session, kind: str, today: dt.date) -> str:
+    """JD2026-000123: the next number of its kind and year. The numbers from FIELD_NUMBERS_FROM up
+    are reserved in blocks for laptops on site (labs.field); a database that holds blocks `here`
+    (a laptop's) numbers from them, any other counts the numbers below them."""
+    chain.lock(session, Certificate)
+    prefix = f"{CERTIFICATE_PREFIX[kind]}{today.year}-"
+    blocks = list(session.scalars(select(CertificateBlock).where(CertificateBlock.here)
+                                  .order_by(CertificateBlock.year, CertificateBlock.first)))
+    if not blocks:
+        count = session.scalar(select(func.count()).select_from(Certificate).where(
+            Certificate.number.like(prefix + "%"), Certificate.number < f"{prefix}{FIELD_NUMBERS_FROM:06d}"))
+        return f"{prefix}{count + 1:06d}"
+    for block in blocks:
+        if block.year != today.year:
+            continue
+        used = session.scalar(select(func.count()).select_from(Certificate).where(
+            Certificate.number.between(f"{prefix}{block.first:06d}", f"{prefix}{block.last:06d}")))
+        if used <= block.last - block.first:
+            return f"{prefix}{block.first + used:06d}"
+    raise Conflict(N_("the certificate numbers reserved for this laptop for %(year)s are used up: "
+                      "run labs field sync to reserve more"), code="field_numbers_used_up",
+                   params={"year": today.year})
 
 
 def public_certificate(session: Session, number: str) -> Certificate:
     """Anyone may confirm a certificate by its number; a number unknown is not found."""
     certificate = session.scalar(select(Certificate).where(Certificate.number == number[:32]))
     if certificate is None:
-        raise NotFound(f"no certificate or notice numbered {number[:32]!r}")
+        raise NotFound(NO_CERTIFICATE, code="no_certificate", params={"number": number[:32]})
     return certificate
 
 
@@ -484,5 +541,5 @@ def get_certificate(session: Session, actor: User | None, number: str) -> Certif
     require_role(actor, *STAFF, "enterprise")
     certificate = public_certificate(session, number)
     if not _visible(actor, certificate.result.verification):
-        raise NotFound(f"no certificate or notice numbered {number[:32]!r}")
+        raise NotFound(NO_CERTIFICATE, code="no_certificate", params={"number": number[:32]})
     return certificate

@@ -273,6 +273,7 @@ def rigs():
 def _rig_form(form) -> dict:
     data = {k: form.get(k, "").strip() for k in RIG_FIELDS}
     data["restricted"] = "restricted" in form
+    data["portable"] = "portable" in form
     if "active_shown" in form:
         data["active"] = "active" in form
     constant = form.get("reference_constant", "").strip()

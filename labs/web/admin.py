@@ -1,7 +1,8 @@
 """Administrator pages: labs and users, listed and created; users deactivated, reactivated and
-given a one-time password."""
+given a one-time password; the year's holiday schedule."""
 from __future__ import annotations
 
+import chinese_calendar
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -9,8 +10,10 @@ from labs.accounts.auth import current_user
 from labs.accounts.schemas import UserIn
 from labs.accounts.service import (create_user, deactivate_user, list_users, reactivate_user, require_role,
                                    reset_password)
-from labs.catalog.schemas import LabIn
-from labs.catalog.service import LAB_FIELDS, create_lab, list_labs
+from labs.calendar.domain import to_text
+from labs.calendar.service import import_schedule, list_years, remove_schedule
+from labs.catalog.schemas import LabIn, LabPatch
+from labs.catalog.service import LAB_FIELDS, create_lab, list_labs, update_lab
 from labs.db import get_session
 from labs.web.common import DomainError, commit_button, commit_form, domain_error_page, read_form
 
@@ -47,6 +50,22 @@ def labs():
             flash(_("Lab %(code)s created.", code=lab.code), "info")
             return redirect(url_for("admin.labs"))
     return _lab_page(form, errors, 422)
+
+
+@blp.post("/labs/<int:lab_id>/managers")
+def lab_managers(lab_id):
+    """Who manages an existing lab: the boxes ticked on its row (none: nobody but the administrators)."""
+    actor = require_role(current_user(), "admin")
+    fields, errors = read_form(LabPatch(only=("manager_ids",)), {"manager_ids": request.form.getlist("manager_ids")})
+    if not errors:
+        ids = fields.get("manager_ids", [])  # none ticked: read_form() reads it as absent
+        lab, errors, _conflict = commit_form(
+            lambda: update_lab(get_session(), actor, lab_id, {"manager_ids": ids}), "manager_ids")
+        if lab:
+            flash(_("The managers of %(code)s are saved.", code=lab.code), "info")
+    for message in (m for messages in errors.values() for m in messages):
+        flash(message, "error")
+    return redirect(url_for("admin.labs"))
 
 
 @blp.route("/users", methods=["GET", "POST"])
@@ -93,3 +112,29 @@ def password_reset(user_id):
     db.commit()
     return render_template("admin/users.html", users=list_users(db, actor), form={"role": "enterprise"},
                            errors={}, reset=(user, one_time_password))
+
+
+@blp.route("/holidays", methods=["GET", "POST"])
+def holidays():
+    """The year's holiday schedule, for a year chinese-calendar does not know yet (labs.calendar)."""
+    actor = require_role(current_user(), "admin")
+    db = get_session()
+    errors, text = {}, ""
+    if request.method == "POST":
+        text = request.form.get("schedule", "")
+        schedule, errors, _conflict = commit_form(lambda: import_schedule(db, actor, text), "schedule")
+        if schedule:
+            flash(_("The holiday schedule of %(year)s is stored; it decides that year's working days.",
+                    year=schedule.year), "info")
+            return redirect(url_for("admin.holidays"))
+    return render_template("admin/holidays.html", years=list_years(db), text=text, errors=errors,
+                           covered_until=max(chinese_calendar.constants.holidays).year, to_text=to_text), \
+        422 if errors else 200
+
+
+@blp.post("/holidays/<int:year>/remove")
+def remove_holidays(year):
+    actor = require_role(current_user(), "admin")
+    commit_button(lambda: remove_schedule(get_session(), actor, year),
+                  lambda _none: _("The holiday schedule of %(year)s is removed.", year=year))
+    return redirect(url_for("admin.holidays"))

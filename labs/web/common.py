@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from babel.dates import get_day_names
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, lazy_gettext
 from flask_wtf.csrf import CSRFError
 
@@ -16,6 +16,8 @@ from labs.api import NO_CONTROL_CHARACTERS
 from labs.db import get_session
 from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from labs.i18n import LANGUAGES
+from labs.schema_messages import translate
+from labs.notify import unread_count
 
 ROLE = {
     "admin": lazy_gettext("administrator"), "lab_manager": lazy_gettext("lab manager"),
@@ -64,6 +66,16 @@ def _require_new_password():
     if user is not None and getattr(user, "must_change_password", False):
         return redirect(url_for("web.change_password", next=request.full_path.rstrip("?")))
     return None
+
+
+def unread_notices() -> int:
+    """How many notifications the signed-in user has not seen (the header shows it); read once a request."""
+    user = current_user()
+    if user is None:
+        return 0
+    if "unread_notices" not in g:
+        g.unread_notices = unread_count(get_session(), user)
+    return g.unread_notices
 
 
 def home_url() -> str:
@@ -154,12 +166,12 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _translated(text: str) -> str:
-    """The schemas' messages a form shows in the reader's language (the API keeps them in English)."""
+    """The schemas' messages a form shows in the reader's language."""
     if text == _REQUIRED:
         return _("This field is required.")
     if text == NO_CONTROL_CHARACTERS:
         return _("Line breaks, tabs and other control characters are not allowed here.")
-    return text
+    return translate(text)
 
 
 def weekday_name(weekday: int, width: str = "abbreviated") -> str:
@@ -182,7 +194,7 @@ def init_app(app) -> None:
     app.before_request(_require_new_password)
     app.jinja_env.filters["local"] = local
     app.jinja_env.globals.update(ROLE=ROLE, lang_url=lang_url, weekday_name=weekday_name,
-                                 home_url=home_url)
+                                 home_url=home_url, unread_notices=unread_notices)
 
     @app.context_processor
     def _page_context():

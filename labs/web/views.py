@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 from labs.accounts import service as accounts
 from labs.accounts.auth import SESSION_KEY, client_address, current_session_secret, current_user
 from labs.db import get_session
+from labs.notify import mark_read
 from labs.errors import Invalid, TooManyAttempts, Unauthorized
+from labs.i18n import LANGUAGES
 from labs.web.common import DomainError, domain_error_page, home_url
 
 blp = Blueprint("web", __name__)
@@ -63,6 +65,19 @@ def login():
         flash(_("Your password was reset. Choose a new password to go on."), "info")
         return redirect(url_for("web.change_password", next=safe_next(request.form.get("next"))))
     flash(_("Welcome, %(name)s.", name=user.name), "info")
+    return redirect(safe_next(request.form.get("next")))
+
+
+@blp.post("/language")
+def set_language():
+    """A signed-in user's language links: the choice goes on their account (a visitor's ?lang= link
+    keeps it in the session only, a GET writes nothing)."""
+    chosen, user = request.form.get("lang"), current_user()
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+        if user is not None:
+            accounts.choose_language(get_session(), user, chosen)
+            get_session().commit()
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -122,3 +137,13 @@ def _password_message(message: str) -> str:
 @blp.get("/notifications")
 def notifications():
     return render_template("notifications.html", notifications=accounts.notifications(get_session(), current_user()))
+
+
+@blp.post("/notifications/read")
+def read_notifications():
+    """The signed-in user has read their notices: the header's count goes to nought."""
+    db = get_session()
+    count = mark_read(db, accounts.signed_in(current_user()))
+    db.commit()
+    flash(_("%(n)s notices marked as read.", n=count), "info")
+    return redirect(url_for("web.notifications"))

@@ -21,7 +21,7 @@ from tests.conftest import booking_body
 ])
 def test_fee_is_hours_pro_rata_plus_batches_from_the_schedule(world, start, end, batches, expected):
     _, alice = world.user("enterprise", enterprise=0)
-    lab = world.lab(fee_per_hour="100.00", fee_per_batch="50.00")
+    lab = world.lab(fee_per_hour="100.00", fee_per_batch="50.00", slot_step_minutes=10)
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1), start, end,
                                                                 batches=batches), headers=world.token(alice))
     assert r.status_code == 201, r.json
@@ -68,7 +68,7 @@ def test_instant_approval_lab_answers_201_approved_and_tells_the_enterprise(worl
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, working_wednesdays(1)), headers=headers)
     assert r.status_code == 201, r.json
     assert r.json["status"] == "approved" and r.json["approval_due"] is None
-    assert any(s.startswith("预约已批准 Booking approved") for s in notification_subjects(world, headers))
+    assert any(s.startswith("预约已批准：") for s in notification_subjects(world, headers))
     assert world.client.get("/api/v1/approvals", headers=world.token(manager)).json == []
 
 
@@ -84,7 +84,7 @@ def test_manager_lab_request_is_due_for_approval_in_n_working_days_and_managers_
     assert r.json["status"] == "requested"
     assert r.json["approval_due"] in {nth_working_day_after(today, 2).isoformat() for today in (today_before, today_after)}
     assert r.json["overdue"] is False
-    assert any(s.startswith("待审批 Booking to approve") for s in notification_subjects(world, world.token(manager)))
+    assert any(s.startswith("待审批预约：") for s in notification_subjects(world, world.token(manager)))
 
 
 def test_request_past_its_approval_deadline_is_flagged_overdue_in_the_queue_and_reminded(world, app):
@@ -163,7 +163,7 @@ class Scene:
         self.headers = headers
         self.owner_email = email
         self.lab = world.lab(manager_ids=[self.ids["manager"]], technician_ids=[self.ids["technician"]],
-                             bays=len(PATHS) + 2, document_deadline_days=1)
+                             bays=len(PATHS) + 2, document_deadline_days=1, slot_step_minutes=5)
         self.day = past_working_day()
         self.then = dt.datetime.combine(self.day - dt.timedelta(days=7), dt.time(), UTC)
         self.start = local(self.day, 9)
@@ -176,9 +176,9 @@ class Scene:
         return act(self.world, self.headers[ACTOR[action]], booking, action, note)
 
     def booking_in(self, state: str) -> int:
-        # Each ends a minute later than the one before: the same request twice would be a duplicate.
+        # Each ends a step (5 minutes) later than the one before: the same request twice would be a duplicate.
         self._bookings += 1
-        end = 11 + self._bookings / 60
+        end = 11 + self._bookings * 5 / 60
         if state == "lapsed":
             booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, end, now=self.then,
                               missing_documents="test outline", commitment_signed=True)
@@ -187,7 +187,7 @@ class Scene:
         else:
             booking = book_at(self.app, self.owner_email, self.lab, self.day, 9, end, now=self.then)
             for action in PATHS[state]:
-                r = self.act(booking, action)
+                r = self.act(booking, action, note=f"on the way to {state}")  # a rejection needs its reason
                 assert r.status_code == 200, r.json
         assert self.status(booking) == state
         return booking
@@ -224,7 +224,8 @@ def test_transition_is_allowed_only_from_its_source_states_and_is_audited(scene,
             assert new[0]["after"]["decision_note"] == f"{action} from {state}"
         else:
             assert r.status_code == 409, (state, r.json)
-            assert r.mimetype == "application/problem+json" and state in r.json["detail"]
+            assert r.mimetype == "application/problem+json" and r.json["code"] == "invalid_transition"
+            assert domain.STATUS_NAMES[state] in r.json["detail"]  # the state as people name it
             assert scene.status(booking) == state
             assert scene.audit() == audit_before
 
@@ -278,12 +279,12 @@ def test_each_action_is_taken_only_in_its_time(action, who, minutes):
 
 
 @pytest.mark.parametrize("action, minutes, expected", [
-    ("check_in", -31, 409), ("check_in", -30, 200), ("check_in", 120, 200), ("check_in", 121, 409),
+    ("check_in", -31, 409), ("check_in", -30, 200), ("check_in", 124, 200), ("check_in", 125, 409),
     ("cancel", 0, 409), ("cancel", -1, 200),
 ])
 def test_check_in_and_the_enterprise_cancelling_are_refused_out_of_their_time_with_409(scene, action, minutes,
                                                                                        expected):
-    booking = scene.booking_in("approved")  # the scene's first: 09:00-11:01
+    booking = scene.booking_in("approved")  # the scene's first: 09:00-11:05
     scene.clock.now = scene.start + dt.timedelta(minutes=minutes)
     r = act(scene.world, scene.headers[ACTOR[action]], booking, action)
     assert r.status_code == expected, r.json

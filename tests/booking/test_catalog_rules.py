@@ -72,7 +72,7 @@ def test_booking_in_a_closure_is_refused_with_the_reason(world):
     errors = _refused(world, headers, booking_body(lab, day, 9, 11))
     assert len(errors["starts_at"]) == 1
     assert "annual maintenance of the life-test rig" in errors["starts_at"][0]
-    assert f"{day} 10:00" in errors["starts_at"][0] and f"{day} 13:00" in errors["starts_at"][0]
+    assert f"{day:%b} {day.day}, {day.year}, 10:00–13:00 Beijing time" in errors["starts_at"][0]  # local, human
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, day, 13, 15), headers=headers)
     assert r.status_code == 201, r.json  # the closure is half-open: it ends where this begins
 
@@ -91,7 +91,8 @@ def test_instrument_out_of_calibration_at_the_slot_is_refused_naming_it_and_its_
     assert list(errors) == ["instrument_ids"] and len(errors["instrument_ids"]) == 1
     message = errors["instrument_ids"][0]
     assert "CT-7" in message and "industrial CT" in message and "JJ2026-118" in message
-    assert str(day - dt.timedelta(days=1)) in message
+    before = day - dt.timedelta(days=1)
+    assert f"valid until {before:%b} {before.day}, {before.year}" in message
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, day, instrument_ids=[ids["TQ-2"]]),
                           headers=headers)
     assert r.status_code == 201, r.json  # valid through the last day of the slot
@@ -113,7 +114,7 @@ def test_calibration_must_hold_on_the_slots_last_day_in_the_labs_time_zone(world
     ids = {i["code"]: i["id"] for i in world.client.get(f"/api/v1/labs/{lab}").json["instruments"]}
     at = {"starts_at": _at(day, start_hour, tz).isoformat(), "ends_at": _at(day, end_hour, tz).isoformat()}
     errors = _refused(world, headers, booking_body(lab, day, instrument_ids=[ids["OLD"]]) | at)
-    assert list(errors) == ["instrument_ids"] and f"out of calibration on {day}" in errors["instrument_ids"][0]
+    assert list(errors) == ["instrument_ids"] and f"out of calibration on {day:%b} {day.day}, {day.year}" in errors["instrument_ids"][0]
     r = world.client.post("/api/v1/bookings", json=booking_body(lab, day, instrument_ids=[ids["NEW"]]) | at,
                           headers=headers)
     assert r.status_code == 201, r.json
@@ -172,7 +173,9 @@ def test_booking_on_a_statutory_holiday_is_refused_naming_the_holiday(world, app
         with pytest.raises(Invalid) as refused:
             service.request_booking(s, actor, req, now=now)
     assert list(refused.value.extra["errors"]) == ["starts_at"]
-    assert refused.value.extra["errors"]["starts_at"] == [f"{holiday} is a statutory holiday ({name}): the lab is closed"]
+    assert refused.value.code == "statutory_holiday"
+    assert refused.value.extra["errors"]["starts_at"] == [
+        f"{holiday:%b} {holiday.day}, {holiday.year} is a statutory holiday ({name}): the lab is closed"]
 
     r = world.client.get(f"/api/v1/labs/{lab}/availability", query_string={"from": holiday, "to": holiday})
     assert r.status_code == 200, r.json

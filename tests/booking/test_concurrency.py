@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 
 import pytest
-import requests
 from sqlalchemy import text
 
 from labs.accounts.models import User
 from labs.accounts.service import issue_token
 from labs.db import session_scope
-from tests.conftest import booking_body, next_working_day, running_server
+from tests.conftest import booking_body, next_working_day, post_at_once, running_server
 
 REQUESTS = 200
 
@@ -34,22 +32,7 @@ def test_200_simultaneous_overlapping_requests_give_one_201_and_199_409(app, wor
     # Every slot contains 10:00-10:30, so any two of them overlap; starts and ends vary.
     bodies = [booking_body(lab, day, rng.choice([8, 8.5, 9, 9.5, 10]), rng.choice([10.5, 11, 12, 13]))
               for _ in range(REQUESTS)]
-    barrier = threading.Barrier(REQUESTS)
-    statuses: list[int] = [0] * REQUESTS
-    payloads: list[dict] = [{}] * REQUESTS
-
-    def fire(i: int) -> None:
-        with requests.Session() as http:
-            headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
-            barrier.wait()
-            r = http.post(f"{server}/api/v1/bookings", json=bodies[i], headers=headers, timeout=120)
-            statuses[i], payloads[i] = r.status_code, r.json()
-
-    threads = [threading.Thread(target=fire, args=(i,)) for i in range(REQUESTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses, payloads = post_at_once([(f"{server}/api/v1/bookings", body) for body in bodies], tokens)
 
     assert not [s for s in statuses if s >= 500], [p for s, p in zip(statuses, payloads) if s >= 500][:3]
     assert statuses.count(201) == 1, sorted(set(statuses))

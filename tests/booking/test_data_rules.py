@@ -48,7 +48,7 @@ def test_the_weekly_limit_counts_hours_held_in_the_same_local_week(held, new, li
 def test_the_weekly_limit_message_names_the_limit_and_what_is_booked():
     problem = domain.weekly_hours_problem(4, [(_at(7, 9), _at(7, 12))], _at(9, 9), _at(9, 10.5), SHANGHAI)
     assert problem == ("the lab allows 4 booked hours per enterprise a week; your enterprise has 3 hours booked "
-                       "in the week of 2030-01-07 and this booking would add 1.5")
+                       "in the week of Jan 7, 2030 and this booking would add 1.5")
 
 
 def test_a_duplicate_is_the_same_slot_exactly():
@@ -249,4 +249,4 @@ def test_the_booking_form_sent_twice_answers_409_naming_the_duplicate(app, world
                         ).status_code in (302, 303)
     r = browser.post("/bookings/new", data={**form, "csrf_token": csrf_token(browser, "/bookings/new")})
     assert r.status_code == 409
-    assert "duplicate" in r.get_data(as_text=True)
+    assert "重复预约" in r.get_data(as_text=True)  # the page's language

@@ -130,7 +130,7 @@ def test_cancelled_slot_goes_to_the_first_waiter_who_is_notified_and_the_second_
     got = world.client.get("/api/v1/bookings", headers=first_h).json
     assert len(got) == 1
     assert instant(got[0]["starts_at"]) == local(day, 9) and got[0]["status"] in ("requested", "approved")
-    assert any(s.startswith("候补成功 Waitlist") for s in notification_subjects(world, first_h))
+    assert any(s.startswith("候补成功：") for s in notification_subjects(world, first_h))
     assert world.client.get("/api/v1/bookings", headers=second_h).json == []
     assert not any("Waitlist" in s for s in notification_subjects(world, second_h))
     with app.app_context(), session_scope(app) as s:

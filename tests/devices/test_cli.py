@@ -1,9 +1,14 @@
 """`rig identify|watch` for technicians and `labs-sim` argument checking."""
+import datetime as dt
 import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -26,14 +31,40 @@ def test_rig_identify_speaks_the_tmr_line_protocol():
     assert "serial number: TMR-SIM-0001" in result.output
 
 
-def test_rig_watch_prints_time_stamped_live_values():
+@pytest.fixture
+def shanghai_clock(monkeypatch):
+    """This computer's local time zone set to Beijing time for the test (and put back after)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield ZoneInfo("Asia/Shanghai")
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_rig_watch_prints_live_values_stamped_in_local_time(shanghai_clock):
     with simulated_rig("fdr", "tcp", options=RigOptions(speed=10)) as sim:
         result = CliRunner().invoke(rig, ["watch", sim.link, "--map", "fdr", "--rate", "20", "--samples", "3"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 3
     for line in lines:
-        assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00  status=idle .* rig_temperature=15\.000 °C", line)
+        match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})  status=idle .* rig_temperature=15\.000 °C", line)
+        assert match, line
+        # Beijing time, not UTC: eight hours from it, far more than a run of this test takes.
+        stamped = dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=shanghai_clock)
+        assert abs(stamped - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(hours=1)
+
+
+def test_rig_watch_writes_the_tmr_status_in_the_same_case_as_the_others():
+    with simulated_rig("tmr", "serial") as sim:
+        result = CliRunner().invoke(rig, ["watch", sim.link, "--map", "tmr", "--samples", "1"])
+    assert result.exit_code == 0, result.output
+    assert "  status=idle " in result.output
+
+
+def test_rig_help_says_what_the_rig_kinds_are():
+    result = CliRunner().invoke(rig, ["watch", "--help"])
+    assert "fdr, the fuel dispenser test rig" in result.output and "tmr, the taxi meter test rig" in result.output
 
 
 def test_rig_with_a_bad_link_says_which_part_is_wrong():

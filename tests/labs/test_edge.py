@@ -209,7 +209,7 @@ def test_a_feed_stays_well_formed_whatever_a_stored_name_holds(live_server, worl
         session.get(Lab, lab_id).location = "Hall\r\n2"
     url = requests.get(f"{live_server}/api/v1/labs/{lab_id}/calendar-feed", headers=_token(live_server, manager),
                        timeout=30).json()["url"]
-    r = requests.get(live_server + url[url.index("/calendar/"):], timeout=30)
+    r = requests.get(live_server + url[url.index("/calendar/"):], headers={"Accept-Language": "en"}, timeout=30)
     assert r.status_code == 200
     raw = r.content
     lines = raw.split(b"\r\n")

@@ -111,7 +111,7 @@ def test_a_nominated_nozzle_is_checked_reviewed_countersigned_published_and_expo
 
     # The most nominated nozzle joins the plan as a nominated task.
     assert NOMINATED in browser.find_element(By.ID, "nominated").text
-    top = browser.find_element(By.ID, "top")
+    top = browser.find_element(By.ID, "top-nominated")
     top.clear()
     top.send_keys("1")
     browser.find_element(By.ID, "add-nominated").click()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from labs.spotchecks.domain import (DrawRefused, Inspector, commitment, draw_entities, draw_inspectors,
-                                    draw_instruments, how_many, seed_from_reveals, snapshot_hash)
+                                    draw_instruments, how_many, rerun_inspectors, seed_from_reveals, snapshot_hash)
 
 CODES = [f"913201{n:06d}MA1X{n % 10}" for n in range(40)]
 
@@ -99,3 +99,26 @@ def test_the_draw_depends_on_the_seed_and_scope_only_not_their_order(codes, secr
     seed = hashlib.sha256(secret.encode()).hexdigest()
     shares = {"high": Decimal("0.5")}
     assert draw_entities(seed, {"high": codes}, shares) == draw_entities(seed, {"high": list(reversed(codes))}, shares)
+
+
+@given(st.integers(min_value=1, max_value=2000), st.integers(min_value=1, max_value=60), st.text(max_size=10))
+def test_a_small_share_of_a_large_scope_is_the_same_as_sorting_everything(n, k, secret):
+    """Few of many are picked without a full sort: the result must be the full sort's prefix."""
+    seed = hashlib.sha256(secret.encode()).hexdigest()
+    codes = [f"91320100{i:09d}X" for i in range(n)]
+    drawn = draw_entities(seed, {"low": codes}, {"low": Decimal(k) / Decimal(n)})["low"]
+    assert drawn == sorted(codes, key=lambda c: _digest(seed, c))[:how_many(Decimal(k) / Decimal(n), n)]
+
+
+def test_a_published_task_is_re_run_from_the_pool_and_its_skips_and_a_skip_out_of_order_fails():
+    seed, code = "c" * 64, CODES[3]
+    pool = [7, 12, 105, 3000, 41]  # ids of several digits: the message is '<code>#<id>' in decimal
+    walk = sorted(pool, key=lambda i: _digest(seed, f"{code}#{i}"))
+    inspectors = [Inspector(i, "district", conflicts=frozenset({code}) if i == walk[0] else frozenset())
+                  for i in pool]
+    result = draw_inspectors(seed, code, inspectors, 2)
+    assert result.chosen == walk[1:3] and result.skipped == [(walk[0], "declared conflict")]
+    assert rerun_inspectors(seed, code, pool, [walk[0]], 2) == walk[1:3]
+    assert rerun_inspectors(seed, code, pool, [], 2) == walk[:2] != result.chosen
+    # a skip that the walk could not have reached (after the last one chosen) is not a re-run
+    assert rerun_inspectors(seed, code, pool, [walk[0], walk[4]], 2) == []

@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 
+from sqlalchemy import select
+
 from labs.db import session_scope
-from labs.spotchecks.models import RegistryEntity
+from labs.spotchecks import domain
+from labs.spotchecks.models import RegistryEntity, RegistryInspector
 from tests.spotchecks.conftest import code as _code
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -72,12 +75,19 @@ def test_a_published_draw_is_confirmed_by_the_service_and_by_the_readme_snippet(
 def test_no_recused_inspector_is_drawn_and_skips_are_published(app, world, registry):
     _, email = world.user("inspector")
     record = world.client.get(f"/api/v1/spotchecks/plans/{_drawn_plan(world, world.token(email))}/draw").json
+    with session_scope(app) as session:
+        inspectors = {i.id: domain.Inspector(i.id, i.affiliation, frozenset(i.conflicts or ()))
+                      for i in session.scalars(select(RegistryInspector))}
+        affiliation = dict(session.execute(select(RegistryEntity.credit_code, RegistryEntity.affiliation)).all())
+    assert record["selection"]["inspector_pool"] == [1, 2, 3, 4]  # 5 is not qualified for dispensers
     for task in record["selection"]["tasks"]:
-        recused = {i["id"]: i["recused"] for i in task["inspector_pool"]}
-        assert len(task["inspectors"]) == 2 and not any(recused[i] for i in task["inspectors"])
-        assert 5 not in recused  # not qualified for dispensers
-        if task["credit_code"] == _code(0):
-            assert recused[1] == "declared conflict"
+        code = task["credit_code"]
+        why = {i: domain.recusal(inspector, code, affiliation[code]) for i, inspector in inspectors.items()}
+        assert len(task["inspectors"]) == 2 and not any(why[i] for i in task["inspectors"])
+        # every inspector passed over before the last one chosen is published with the registry's reason
+        walk = [i for i in sorted(why, key=lambda i: domain.rank(record["seed"], f"{code}#{i}")) if i != 5]
+        passed = walk[:walk.index(task["inspectors"][-1])]
+        assert task["skipped"] == [{"id": i, "why": why[i]} for i in passed if why[i]]
 
 
 def test_the_scope_cannot_change_after_the_freeze_and_a_wrong_reveal_stops_the_draw(app, world, registry):

@@ -1,8 +1,10 @@
 """The public results' cache: a worker keeps the serialised answer per newest published row, so a
-flood of requests costs one small query each; a new publication is never answered with the old set."""
+flood of requests costs one small query each outside any transaction (on SQLite none while nothing
+is written); a new publication is never answered with the old set. Both come a page at a time."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import requests
 from sqlalchemy import select
@@ -94,3 +96,41 @@ def test_the_public_page_shows_a_new_publication_and_a_changed_plan_at_once(app,
         session.get(Plan, plan).name = "第一轮（更正）"
     renamed = client.get("/spotchecks").get_data(as_text=True)
     assert "第一轮（更正）" in renamed
+
+
+def test_results_come_a_page_at_a_time_newest_first_and_the_next_page_is_linked(app, registry, client):
+    plan = _plan(app)
+    ids = [_publish(app, plan, n) for n in range(5)]
+    pages, url = [], URL + "?limit=2"
+    while url:
+        answer = client.get(url)
+        assert answer.status_code == 200
+        pages.append([r["id"] for r in answer.json])
+        link = answer.headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+    assert pages == [[ids[4], ids[3]], [ids[2], ids[1]], [ids[0]]]
+    # a page already read stays the same when more are published
+    second_page = client.get(URL + f"?limit=2&before={ids[3]}")
+    _publish(app, plan, 5)
+    assert client.get(URL + f"?limit=2&before={ids[3]}").json == second_page.json
+    assert len(client.get(URL).json) == 6  # twenty a page by default
+    for bad in ("limit=0", "limit=201", "before=x"):
+        refused = client.get(f"{URL}?{bad}")
+        assert refused.status_code == 422 and bad.split("=")[0] in refused.json["errors"], bad
+
+
+def test_the_public_page_comes_a_hundred_rows_at_a_time_and_refuses_a_page_that_is_not_a_number(app, registry, client):
+    for name in ("一", "二", "三", "四"):
+        plan = _plan(app, f"第{name}轮")
+        for n in range(26):
+            _publish(app, plan, n)
+    first = client.get("/spotchecks")
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert html.count('id="result-') == 100 and 'id="older"' in html and 'id="newer"' not in html
+    second = client.get("/spotchecks?page=2").get_data(as_text=True)
+    assert second.count('id="result-') == 4 and 'id="newer"' in second and 'id="older"' not in second
+    assert set(re.findall(r'id="result-(\d+)"', html)).isdisjoint(re.findall(r'id="result-(\d+)"', second))
+    for bad in ("0", "abc", "10001", "١"):  # an Arabic-Indic digit is a digit to Python, not to us
+        refused = client.get(f"/spotchecks?page={bad}")
+        assert refused.status_code == 400 and "10000" in refused.get_data(as_text=True), bad

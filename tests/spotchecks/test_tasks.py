@@ -102,9 +102,9 @@ def test_two_inspectors_conclude_a_task_and_its_result_is_published_and_exported
     assert world.client.get(f"/api/v1/spotchecks/results?plan_id={plan}",
                             headers={"If-None-Match": published.headers["ETag"]}).status_code == 304
     with session_scope(app) as session:
-        export = results.export_week(session, str(tmp_path), today=dt.date.today())
+        export = results.export_week(session, str(tmp_path))
         assert export is not None and export.rows == 1
-        assert results.export_week(session, str(tmp_path), today=dt.date.today()) is None  # once a week
+        assert results.export_week(session, str(tmp_path)) is None  # once a week
     raw = (tmp_path / f"credit-{export.week}.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))

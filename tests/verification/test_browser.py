@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from simulators.harness import RigOptions, simulated_rig
 from tests.conftest import LABS_BIN, PASSWORD
-from tests.web.conftest import browser  # noqa: F401 (the fixture: headless Chromium)
+from tests.web.conftest import ask_for_chinese, browser  # noqa: F401 (browser: the fixture, headless Chromium)
 
 RUN_TIMEOUT_S = 90  # the whole run, two points of three deliveries, at 100 simulated seconds a second
 
@@ -60,6 +60,7 @@ def test_technician_runs_a_verification_from_the_console_and_its_qr_code_confirm
         world, bench, live_server, runner, browser, tmp_path):
     _, technician = world.user("technician")
     wait = WebDriverWait(browser, 15)
+    ask_for_chinese(browser)
     with simulated_rig("fdr", "tcp", options=RigOptions(speed=100, error_pct=0.2)) as sim:
         rig = bench.rig("fdr", sim.link, sim.models[0].serial_number)
         bench.instrument("fuel_dispenser", "SN-BROWSER-0001")

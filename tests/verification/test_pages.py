@@ -170,7 +170,7 @@ def test_a_rig_with_an_expired_standard_is_refused_at_the_console(scene):
                               valid_until=dt.date.today() - dt.timedelta(days=1))
     r = scene.post("technician", "/verification/console",
                    {"instrument_id": str(scene.dispenser), "rig_id": str(expired), "nozzle": "1"})
-    assert r.status_code == 422 and "expired" in text(r)
+    assert r.status_code == 422 and "计量标准的证书" in text(r) and "过期" in text(r)  # in the page's language
     assert scene.count(Verification) == 0
 
 

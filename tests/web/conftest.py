@@ -55,3 +55,10 @@ def browser(tmp_path):
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
+
+
+def ask_for_chinese(browser) -> None:
+    """From now on the browser asks for Simplified Chinese (Accept-Language), as the bureau's readers'
+    browsers do; headless Chromium asks for English, and pages follow what the browser asks for."""
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": "zh-CN,zh;q=0.9"}})

@@ -10,6 +10,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import PASSWORD, next_working_day
+from tests.web.conftest import ask_for_chinese
 
 
 def _log_in(driver, base: str, email: str) -> None:
@@ -36,6 +37,7 @@ def test_enterprise_requests_manager_approves_enterprise_sees_approved(world, li
     lab = world.lab(name="轴承寿命试验室", manager_ids=[manager_id], bays=2)
     day = next_working_day()
     wait = WebDriverWait(browser, 10)
+    ask_for_chinese(browser)
 
     browser.get(f"{live_server}/?week={day.isoformat()}")
     assert "实验室目录" in browser.find_element(By.TAG_NAME, "h1").text
@@ -50,9 +52,9 @@ def test_enterprise_requests_manager_approves_enterprise_sees_approved(world, li
                         ("contact_phone", "13800000000")):
         browser.find_element(By.ID, field).send_keys(text)
     browser.find_element(By.ID, "booking-submit").click()
-    row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#my-bookings tr[data-status]")))
-    booking_id = re.fullmatch(r"booking-(\d+)", row.get_attribute("id")).group(1)
-    assert row.get_attribute("data-status") == "requested" and "09:00–11:30" in row.text
+    wait.until(EC.presence_of_element_located((By.ID, "booking-status")))  # the request's own page
+    booking_id = re.search(r"/bookings/(\d+)$", browser.current_url).group(1)
+    assert "09:00–11:30" in browser.find_element(By.ID, "booking-summary").text
     _log_out(browser)
 
     _log_in(browser, live_server, manager)

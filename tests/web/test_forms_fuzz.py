@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from labs.db import Base, session_scope
 from tests.conftest import CODES, booking_body, next_working_day
+from tests.labs.test_holiday_schedule import SCHEDULE_2027
 from tests.web.conftest import csrf_token, signed_in
 
-BLUEPRINTS = ("web", "bookings", "admin", "verifications", "spotchecks")
+BLUEPRINTS = ("web", "bookings", "admin", "verifications", "spotchecks", "staff", "services", "work_orders")
 MAX_ID = 2**31 - 1
 
 # Values that have broken form handlers somewhere: NUL (PostgreSQL refuses it in text), the ends of
@@ -173,8 +174,15 @@ ROUTES = [
           ("anonymous",), examples=30, pinned=lambda c: [("anonymous", "/login", {"email": "\x00"})]),
     Route("POST", "web.logout", lambda c: _one("/logout"), lambda c: {}, ("enterprise", "anonymous"), examples=8,
           fresh_client=True, extra_keys=("next", "lang")),
+    # A language is a preference on the user's row, not a state change to audit.
+    Route("POST", "web.set_language", lambda c: _one("/language"), lambda c: {"lang": _one("en"), "next": _one("/")},
+          ("enterprise", "anonymous"), examples=8, unaudited=("users",), done_at="/"),
     Route("GET", "web.notifications", lambda c: _one("/notifications"), lambda c: {"lang": _one("en")},
           ("enterprise",), ("anonymous",), examples=10, extra_keys=JUNK_QUERY),
+    # Whether a notice was read is no state change to audit.
+    Route("POST", "web.read_notifications", lambda c: _one("/notifications/read"), lambda c: {},
+          ("manager", "enterprise"), ("anonymous",), examples=8, extra_keys=("note", "lang"),
+          unaudited=("notifications",)),
     Route("GET", "bookings.new_booking", lambda c: _one("/bookings/new"),
           lambda c: {"lab_id": _one(str(c["lab"])), "date": _one(c["day"].isoformat()), "lang": _one("en")},
           ("enterprise",), ("manager", "anonymous"), extra_keys=JUNK_QUERY),
@@ -203,9 +211,31 @@ ROUTES = [
                               _ids("approve", "reject", "cancel")).map(lambda t: f"/bookings/{t[0]}/{t[1]}"),
           lambda c: {"note": _one("ok"), "back": _ids("bookings.approvals", "bookings.mine")},
           ("manager", "enterprise"), ("enterprise2", "other_manager", "technician", "anonymous"), examples=30),
-    Route("POST", "bookings.documents_delivered",
+    Route("GET", "bookings.booking",
+          lambda c: _ids(c["booking"], c["booking_docs"], 999999, MAX_ID + 1).map(lambda i: f"/bookings/{i}"),
+          lambda c: {"lang": _one("en")}, ("enterprise", "manager"), ("enterprise2", "other_manager", "anonymous"),
+          examples=12, extra_keys=JUNK_QUERY),
+    Route("GET", "bookings.confirm_cancel",
+          lambda c: _ids(c["booking"], 999999, MAX_ID + 1).map(lambda i: f"/bookings/{i}/cancel"),
+          lambda c: {"lang": _one("en")}, ("enterprise", "manager"), ("enterprise2", "other_manager", "anonymous"),
+          examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "bookings.upload_document",
           lambda c: _ids(c["booking_docs"], c["booking"], 999999).map(lambda i: f"/bookings/{i}/documents"),
-          lambda c: {}, ("enterprise",), ("enterprise2", "manager", "anonymous"), examples=12),
+          lambda c: {"file": _one("licence.pdf")}, ("enterprise",), ("enterprise2", "manager", "anonymous"),
+          examples=12),
+    Route("GET", "bookings.document",
+          lambda c: _ids(0, 999999, MAX_ID + 1).map(lambda i: f"/bookings/{c['booking_docs']}/documents/{i}"),
+          lambda c: {"lang": _one("en")}, ("enterprise", "manager"), ("enterprise2", "anonymous"), examples=8,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "bookings.documents_received",
+          lambda c: _ids(c["booking_docs"], c["booking"], 999999).map(lambda i: f"/bookings/{i}/documents/received"),
+          lambda c: {"note": _one("originals seen")}, ("manager",),
+          ("enterprise", "other_manager", "technician", "anonymous"), examples=12),
+    Route("POST", "bookings.act_on_series",
+          lambda c: st.tuples(_ids("0" * 32, "f" * 32), _ids("approve", "reject", "cancel")).map(
+              lambda t: f"/series/{t[0]}/{t[1]}"),
+          lambda c: {"note": _one("ok"), "back": _ids("bookings.approvals", "bookings.mine")},
+          ("manager", "enterprise"), ("enterprise2", "other_manager", "anonymous"), examples=12),
     Route("POST", "bookings.renew_lab_feed",
           lambda c: _ids(c["lab"], 999999, MAX_ID + 1).map(lambda i: f"/labs/{i}/calendar/feed"),
           lambda c: {}, ("manager",), ("other_manager", "enterprise", "anonymous"), examples=10, extra_keys=("note",)),
@@ -282,6 +312,31 @@ ROUTES = [
                      "password": _one("long enough password"), "name": _one("Li Si"), "role": _one("enterprise"),
                      "enterprise_code": _one("91310000MA1FL8LQ21"), "enterprise_name": _one("Enterprise 1")},
           ("admin",), ("manager", "enterprise", "anonymous"), examples=50),
+    Route("POST", "admin.lab_managers",
+          lambda c: _ids(f"/admin/labs/{c['managed']}/managers", f"/admin/labs/{MAX_ID}/managers"),
+          lambda c: {"manager_ids": _one(str(c["manager_id"]))}, ("admin",), ("manager", "anonymous"), examples=25,
+          lists=("manager_ids",)),
+    Route("GET", "admin.holidays", lambda c: _one("/admin/holidays"), lambda c: {"lang": _one("en")},
+          ("admin",), ("manager",), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "admin.holidays", lambda c: _one("/admin/holidays"), lambda c: {"schedule": _one(SCHEDULE_2027)},
+          ("admin",), ("manager", "enterprise", "anonymous"), examples=40,
+          pinned=lambda c: [("admin", "/admin/holidays", {"schedule": SCHEDULE_2027.replace("off", "work")}),
+                            ("admin", "/admin/holidays", {"schedule": "date,kind,holiday\n9999-12-31,off,元旦\n"})]),
+    Route("POST", "admin.remove_holidays", lambda c: _ids("/admin/holidays/2027/remove", f"/admin/holidays/{MAX_ID}/remove"),
+          lambda c: {}, ("admin",), ("manager", "anonymous"), examples=8, extra_keys=("next", "lang")),
+    # --- the staff's daily pages ----------------------------------------------------------------------
+    Route("GET", "staff.day", lambda c: _one("/staff/day"), lambda c: {"day": _one(c["day"].isoformat()),
+                                                                       "lang": _one("en")},
+          ("manager", "technician"), ("enterprise", "anonymous"), examples=15, extra_keys=JUNK_QUERY),
+    Route("GET", "staff.week", lambda c: _one("/staff/week"), lambda c: {"week": _one(c["day"].isoformat()),
+                                                                         "lang": _one("en")},
+          ("manager", "technician"), ("enterprise", "anonymous"), examples=15, extra_keys=JUNK_QUERY),
+    Route("POST", "staff.act",
+          lambda c: st.tuples(_ids(c["booking"], 999999, MAX_ID + 1), _ids("check_in", "complete", "no_show")).map(
+              lambda t: f"/staff/bookings/{t[0]}/{t[1]}"),
+          lambda c: {"back": _ids("/staff/day", "/staff/week?week=2026-01-05")},
+          ("manager",), ("enterprise", "enterprise2", "other_manager", "technician", "anonymous"), examples=30,
+          extra_keys=("note", "lang")),
 
     # --- verification pages ---------------------------------------------------------------------------
     Route("GET", "verifications.console", lambda c: _one("/verification/console"),
@@ -452,6 +507,114 @@ ROUTES = [
           lambda c: st.tuples(_ids(1, 999999, MAX_ID + 1), _ids("csv", "json")).map(
               lambda t: f"/spotchecks/exports/{t[0]}.{t[1]}"),
           lambda c: {}, ("admin",), ("inspector", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "work_orders.week", lambda c: _one("/dispatch/week"),
+          lambda c: {"week": _one(c["day"].isoformat()), "lang": _one("en")},
+          ("manager", "admin"), ("technician", "enterprise", "anonymous"), examples=15, extra_keys=JUNK_QUERY),
+    Route("GET", "work_orders.new_work_order", lambda c: _one("/dispatch/work-orders/new"),
+          lambda c: {"day": _one(c["day"].isoformat()), "lang": _one("en")},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=10, extra_keys=JUNK_QUERY),
+    Route("POST", "work_orders.new_work_order", lambda c: _one("/dispatch/work-orders/new"),
+          lambda c: {"site": _one("某市某路 1 号"), "day": _ids(c["day"].isoformat(), c["saturday"].isoformat()),
+                     "starts": _ids("09:00", "13:00"), "ends": _ids("12:00", "17:30"), "note": _one(None),
+                     "instrument_ids": _one(str(c["wo_instrument"])), "technician_ids": _one(str(c["technician_id"])),
+                     "rig_ids": _one(str(c["portable_rig"]))},
+          ("manager", "admin"), ("technician", "enterprise", "anonymous"), examples=60,
+          lists=("instrument_ids", "technician_ids", "rig_ids")),
+    Route("GET", "work_orders.work_order",
+          lambda c: _ids(c["work_order"], 999999, MAX_ID + 1).map(lambda i: f"/dispatch/work-orders/{i}"),
+          lambda c: {"lang": _one("en")}, ("manager", "technician"), ("enterprise", "anonymous"), examples=10,
+          extra_keys=JUNK_QUERY),
+    Route("POST", "work_orders.assign",
+          lambda c: _ids(c["free_order"], c["work_order"], 999999).map(lambda i: f"/dispatch/work-orders/{i}/assignments"),
+          lambda c: {"technician_id": _ids(str(c["technician_id"]), str(c["manager_id"])),
+                     "rig_id": _one(None)},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=40),
+    Route("POST", "work_orders.unassign",
+          lambda c: st.tuples(_ids(c["work_order"], 999999), _ids(c["assignment"], 999999, MAX_ID + 1)).map(
+              lambda t: f"/dispatch/work-orders/{t[0]}/assignments/{t[1]}/remove"),
+          lambda c: {}, ("manager",), ("technician", "enterprise", "anonymous"), examples=12, extra_keys=("note",)),
+    Route("POST", "work_orders.act",
+          lambda c: st.tuples(_ids(c["work_order"], c["free_order"], 999999, MAX_ID + 1),
+                              _ids("start", "finish", "cancel")).map(lambda t: f"/dispatch/work-orders/{t[0]}/{t[1]}"),
+          lambda c: {}, ("manager", "technician"), ("enterprise", "anonymous"), examples=30, extra_keys=("note",)),
+    Route("GET", "work_orders.mine", lambda c: _one("/dispatch/mine"), lambda c: {"lang": _one("en")},
+          ("technician",), ("manager", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "work_orders.declare_staffed_day", lambda c: _one("/dispatch/staffed-days"),
+          lambda c: {"day": _ids((c["saturday"] + dt.timedelta(days=7)).isoformat(), c["day"].isoformat())},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=30),
+    Route("POST", "work_orders.withdraw_staffed_day", lambda c: _one("/dispatch/staffed-days/withdraw"),
+          lambda c: {"day": _ids(c["saturday"].isoformat(), c["day"].isoformat())},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=30),
+    # Verification as a service: requests, the clock's acts, the deadlines, the public figures, the taxi queue.
+    Route("GET", "services.requests", lambda c: _one("/services/requests"),
+          lambda c: {"state": _ids("requested", "concluded"), "lang": _one("en")}, ("enterprise", "manager"),
+          ("anonymous",), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "services.new_request", lambda c: _one("/services/requests/new"), lambda c: {"lang": _one("en")},
+          ("enterprise",), ("manager", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "services.new_request", lambda c: _one("/services/requests/new"),
+          lambda c: {"mode": _ids("on_site", "weekend", "taxi_at_once"), "instrument_ids": _one(str(c["svc_meter"])),
+                     "address": _one("某区某路 1 号"), "preferred_dates": _one(None), "contact_name": _one("李明"),
+                     "contact_phone": _one("13800000001"), "note": _one(None), "missing_documents": _one(None),
+                     "commitment_signed": _one(None)},
+          ("enterprise",), ("enterprise2", "manager", "anonymous"), examples=50,
+          lists=("instrument_ids", "preferred_dates"), unaudited=("service_requests", "service_request_instruments",
+                                                                  "service_steps")),
+    Route("GET", "services.request", lambda c: _ids(c["svc_request"], 999999, MAX_ID + 1).map(
+              lambda i: f"/services/requests/{i}"), lambda c: {"lang": _one("en")},
+          ("enterprise", "technician"), ("enterprise2", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "services.accept", lambda c: _ids(c["svc_request"], c["svc_accepted"], 999999).map(
+              lambda i: f"/services/requests/{i}/accept"), lambda c: {},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=10, extra_keys=("note",),
+          unaudited=("service_requests", "service_steps")),
+    Route("POST", "services.refuse", lambda c: _ids(c["svc_request"], c["svc_accepted"], 999999).map(
+              lambda i: f"/services/requests/{i}/refuse"), lambda c: {"reason": _one("仪表已报废")},
+          ("manager",), ("technician", "enterprise", "anonymous"), examples=25,
+          unaudited=("service_requests", "service_steps")),
+    Route("POST", "services.pause", lambda c: _ids(c["svc_request"], c["svc_docs"], 999999).map(
+              lambda i: f"/services/requests/{i}/pause"),
+          lambda c: {"reason": _ids("missing_documents", "enterprise_unavailable"), "note": _one("停产")},
+          ("technician", "manager"), ("enterprise", "anonymous"), examples=25,
+          unaudited=("service_pauses", "service_steps")),
+    Route("POST", "services.resume", lambda c: _ids(c["svc_paused"], c["svc_request"], 999999).map(
+              lambda i: f"/services/requests/{i}/resume"), lambda c: {},
+          ("technician",), ("enterprise", "anonymous"), examples=8, extra_keys=("note",),
+          unaudited=("service_requests", "service_pauses", "service_steps")),
+    Route("POST", "services.documents", lambda c: _ids(c["svc_docs"], c["svc_request"], 999999).map(
+              lambda i: f"/services/requests/{i}/documents"), lambda c: {},
+          ("enterprise", "technician"), ("enterprise2", "anonymous"), examples=8, extra_keys=("note",),
+          unaudited=("service_requests", "service_steps")),
+    Route("POST", "services.start_run", lambda c: _ids(c["svc_accepted"], c["svc_request"], 999999).map(
+              lambda i: f"/services/requests/{i}/runs"),
+          lambda c: {"instrument_id": _ids(str(c["svc_accepted_meter"]), str(c["vi"])),
+                     "rig_id": _ids(str(c["tmr_rig"]), str(c["rig"]))},
+          ("technician",), ("enterprise", "anonymous"), examples=25, unaudited=("service_steps",)),
+    Route("GET", "services.settings", lambda c: _one("/services/settings"), lambda c: {"lang": _one("en")},
+          ("admin",), ("manager", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "services.settings", lambda c: _one("/services/settings"),
+          lambda c: {"mode": _ids("on_site", "weekend"), "acceptance_days": _one("1"), "conclusion_days": _one("5"),
+                     "active": _one("on")},
+          ("admin",), ("manager", "enterprise", "anonymous"), examples=40),
+    Route("GET", "services.public", lambda c: _one("/public/services"),
+          lambda c: {"month": _ids("2026-09", "2026-10"), "lang": _one("en")}, ("anonymous", "enterprise"),
+          examples=25, extra_keys=JUNK_QUERY),
+    Route("GET", "services.taxi", lambda c: _one("/taxi"), lambda c: {"lang": _one("en")}, ("anonymous",),
+          examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "services.taxi", lambda c: _one("/taxi"),
+          lambda c: {"plate_number": _one("京B12345"), "meter_serial": _one("TM-FUZZ-1")}, ("anonymous",),
+          examples=40, unaudited=("taxi_tickets",), done_at="/taxi/"),
+    Route("GET", "services.ticket", lambda c: _ids(c["svc_ticket"], "x" * 43, "x" * 65).map(lambda t: f"/taxi/{t}"),
+          lambda c: {"lang": _one("en")}, ("anonymous",), examples=8, extra_keys=JUNK_QUERY),
+    Route("GET", "services.queue", lambda c: _one("/services/taxi-queue"), lambda c: {"lang": _one("en")},
+          ("technician",), ("enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
+    Route("POST", "services.call_next", lambda c: _one("/services/taxi-queue/next"), lambda c: {},
+          ("technician",), ("enterprise", "anonymous"), examples=8, extra_keys=("note",), unaudited=("taxi_tickets",)),
+    Route("POST", "services.ticket_run", lambda c: _ids(c["svc_called"], c["svc_ticket_id"], 999999).map(
+              lambda i: f"/services/taxi-queue/{i}/run"),
+          lambda c: {"rig_id": _ids(str(c["tmr_rig"]), str(c["rig"]))},
+          ("technician",), ("enterprise", "anonymous"), examples=25, unaudited=("taxi_tickets",)),
+    Route("POST", "services.skip", lambda c: _ids(c["svc_called"], c["svc_ticket_id"], 999999).map(
+              lambda i: f"/services/taxi-queue/{i}/skip"), lambda c: {},
+          ("technician",), ("enterprise", "anonymous"), examples=8, extra_keys=("note",), unaudited=("taxi_tickets",)),
 ]
 
 
@@ -578,6 +741,78 @@ def _verification_world(app, world, ctx: dict) -> dict:
     return ids
 
 
+def _services_world(app, ctx: dict) -> dict:
+    """For the services pages: the enterprise's taxi meters, requests just made, accepted, paused and
+    with documents to follow, a TMR rig, and a ticket waiting and one called to the rig."""
+    from labs.accounts.models import User
+    from labs.accounts.service import SYSTEM
+    from labs.services import service as services
+    from labs.verification import service as verification
+    from tests.verification.conftest import NAMEPLATES
+    ids: dict = {}
+    with app.app_context(), session_scope(app) as s:
+        owner = s.scalar(select(User).where(User.email == ctx["enterprise"]))
+        manager = s.scalar(select(User).where(User.email == ctx["manager"]))
+
+        def meter(n: int) -> int:
+            return verification.register_instrument(s, SYSTEM, {
+                "kind": "taxi_meter", "serial_number": f"TM-FUZZ-{n}", "owner_credit_code": CODES[0],
+                "nameplate": NAMEPLATES["taxi_meter"]}).id
+
+        def request(n: int, **extra) -> int:
+            return services.submit_request(s, owner, {"mode": "taxi_at_once", "instrument_ids": [meter(n)],
+                                                      "contact_name": "李明", "contact_phone": "13800000001",
+                                                      **extra}).id
+        ids["svc_meter"] = meter(1)
+        ids["svc_request"] = request(2)
+        ids["svc_accepted"] = request(3)
+        services.accept_request(s, manager, ids["svc_accepted"])
+        ids["svc_accepted_meter"] = s.get(services.ServiceRequest, ids["svc_accepted"]).items[0].instrument_id
+        ids["svc_paused"] = request(4)
+        services.pause_clock(s, manager, ids["svc_paused"], "enterprise_unavailable")
+        ids["svc_docs"] = request(5, missing_documents="授权委托书", commitment_signed=True)
+        ids["tmr_rig"] = verification.register_rig(s, SYSTEM, {
+            "code": "FUZZ-TMR-1", "kind": "tmr", "link": "serial:///dev/ttyS99?baud=9600",
+            "serial_number": "TMR-SIM-1", "lab_id": ctx["lab"], "standard_certificate_no": "JZ-3",
+            "standard_valid_until": dt.date.today() + dt.timedelta(days=365)}).id
+        services.take_ticket(s, "key", "京B54321", "TM-FUZZ-1", "192.0.2.2")
+        ids["svc_called"] = services.call_next(s, manager).id
+        waiting = services.take_ticket(s, "key", "京B12345", "TM-FUZZ-1", "192.0.2.1")
+        ids["svc_ticket"], ids["svc_ticket_id"] = waiting.token, waiting.id
+    return ids
+
+
+def _dispatch_world(app, ctx: dict) -> dict:
+    """For the dispatch pages: the enterprise's dispenser, a portable rig, a work order on the day
+    with the technician and the rig, another with nobody yet, and a Saturday declared staffed."""
+    from labs.accounts.service import SYSTEM
+    from labs.dispatch import service as dispatch
+    from labs.dispatch.models import Assignment
+    from labs.verification import service as verification
+    from tests.dispatch.conftest import weekday_ahead
+    from tests.verification.conftest import DISPENSER
+    saturday = weekday_ahead(5)
+    with app.app_context(), session_scope(app) as s:
+        verification.sync_procedures(s)
+        instrument = verification.register_instrument(s, SYSTEM, {
+            "kind": "fuel_dispenser", "serial_number": "JYJ-FUZZ-WO", "owner_credit_code": CODES[0],
+            "nameplate": DISPENSER}).id
+        rig = verification.register_rig(s, SYSTEM, {
+            "code": "FUZZ-FDR-P", "kind": "fdr", "link": "modbus+tcp://127.0.0.1:1?unit=1", "serial_number": "FDR-P",
+            "portable": True, "standard_certificate_no": "JZ-P",
+            "standard_valid_until": dt.date.today() + dt.timedelta(days=365)}).id
+        plan = {"instrument_ids": [instrument], "site": "某市某路 1 号", "day": ctx["day"]}
+        order = dispatch.plan_work_order(s, SYSTEM, {**plan, "starts": dt.time(9), "ends": dt.time(12),
+                                                     "technician_ids": [ctx["technician_id"]], "rig_ids": [rig]})
+        free = dispatch.plan_work_order(s, SYSTEM, {**plan, "starts": dt.time(14), "ends": dt.time(16)})
+        dispatch.declare_staffed_day(s, SYSTEM, saturday)
+        s.flush()
+        assignment = s.scalar(select(Assignment.id).where(Assignment.work_order_id == order.id,
+                                                          Assignment.rig_id == rig))
+    return {"wo_instrument": instrument, "portable_rig": rig, "work_order": order.id, "free_order": free.id,
+            "assignment": assignment, "saturday": saturday}
+
+
 def _snapshot(app) -> dict[str, list[str]]:
     """Every row of every table, through the app's engine: a refused request must leave all equal."""
     with app.extensions["labs.engine"].connect() as conn:
@@ -667,6 +902,11 @@ def test_hostile_form_input_is_refused_cleanly_and_writes_nothing(app, world, ro
     ctx = _world(app, world)
     if route.endpoint.split(".")[0] in ("verifications", "spotchecks"):
         ctx.update(_verification_world(app, world, ctx))
+    if route.endpoint.split(".")[0] == "services":
+        ctx.update(_verification_world(app, world, ctx))
+        ctx.update(_services_world(app, ctx))
+    if route.endpoint.split(".")[0] == "work_orders":
+        ctx.update(_dispatch_world(app, ctx))
 
     def client_for(who: str):
         if route.fresh_client:

@@ -62,7 +62,7 @@ def test_bad_settings_are_shown_with_the_input_kept_and_nothing_changes(app, wor
     assert 'id="settings-errors"' in page and 'value="0"' in page and 'name="opens_0" value="18:00"' in page
     r = _post(client, lab_id, "/settings", {"name": "Bearing lab", "min_duration_minutes": "120",
                                             "max_duration_minutes": "60"})
-    assert r.status_code == 422 and "must not be less than the minimum duration" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "不能小于最短时长" in r.get_data(as_text=True)  # the page's language
     lab = _lab(app, lab_id)
     assert (lab.bays, lab.min_duration_minutes, len(lab.hours)) == (1, 30, 7)
 
@@ -82,7 +82,7 @@ def test_recording_a_new_calibration_makes_an_instrument_bookable_again(app, wor
     assert f'<tr class="bad" id="instrument-{instrument_id}">' in page
     r = _post(client, lab_id, f"/instruments/{instrument_id}", {"certificate_no": "JJG-2",
                                                                 "calibration_valid_until": "not a date"})
-    assert r.status_code == 422 and "Not a valid date" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "不是有效的日期" in r.get_data(as_text=True)
     valid_until = (dt.date.today() + dt.timedelta(days=365)).isoformat()
     r = _post(client, lab_id, f"/instruments/{instrument_id}", {"certificate_no": "JJG-2",
                                                                 "calibration_valid_until": valid_until})
@@ -120,7 +120,7 @@ def test_manager_adds_an_instrument_and_a_closure_that_refuses_bookings_with_its
                                             "ends_at_date": day.isoformat(), "ends_at_time": "13:00",
                                             "reason": "inventory"})
     page = r.get_data(as_text=True)
-    assert r.status_code == 422 and "must be after starts_at" in page and 'value="inventory"' in page
+    assert r.status_code == 422 and "必须晚于开始时间" in page and 'value="inventory"' in page
     assert len(_lab(app, lab_id).closures) == 1
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 from booking import service
@@ -107,7 +108,7 @@ def test_enterprise_requests_a_slot_through_the_form(app, world):
     lab = world.lab()
     client = signed_in(app, alice)
     r = _request(client, _form(lab, next_working_day()))
-    assert r.status_code == 302 and r.headers["Location"] == "/bookings"
+    assert r.status_code == 302 and re.fullmatch(r"/bookings/\d+", r.headers["Location"])  # the booking's page
     mine = client.get("/bookings").get_data(as_text=True)
     assert "life test" in mine and "待审批" in mine and "09:00–11:00" in mine
 
@@ -135,21 +136,22 @@ def test_a_broken_lab_rule_is_shown_on_the_form(app, world):
     client = signed_in(app, alice)
     r = _request(client, _form(lab, next_working_day(), start="19:00", end="20:00"))
     assert r.status_code == 422
-    assert "outside the lab&#39;s opening hours" in r.get_data(as_text=True)
+    assert "超出实验室当天的开放时间" in r.get_data(as_text=True)  # the rule, in the page's language
     instrument_id = re.search(r'name="instrument_ids" value="(\d+)"', r.get_data(as_text=True)).group(1)
     r = _request(client, {**_form(lab, next_working_day()), "instrument_ids": instrument_id})
-    assert r.status_code == 422 and "out of calibration" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "已超出校准有效期" in r.get_data(as_text=True)
     r = _request(client, _form(lab, next_working_day(), missing_documents="type-test report"))
-    assert r.status_code == 422 and "signed commitment" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "须签署承诺书" in r.get_data(as_text=True)
     r = _request(client, _form(lab, next_working_day(), missing_documents="type-test report", commitment_signed="on"))
     assert r.status_code == 302
     mine = client.get("/bookings").get_data(as_text=True)
     assert "type-test report" in mine
-    booking = re.search(r'action="/bookings/(\d+)/documents"', mine).group(1)
-    r = client.post(f"/bookings/{booking}/documents", data={"csrf_token": csrf_token(client, "/bookings")})
+    booking = re.search(r'href="/bookings/(\d+)#documents-card"', mine).group(1)
+    page = f"/bookings/{booking}"
+    r = client.post(f"{page}/documents", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, page), "file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "report.pdf")})
     assert r.status_code == 302
-    mine = client.get("/bookings").get_data(as_text=True)
-    assert "type-test report" not in mine and "/documents" not in mine
+    assert "report.pdf" in client.get(page).get_data(as_text=True)
 
 
 def test_a_taken_slot_shows_the_conflict(app, world):
@@ -207,7 +209,7 @@ def test_manager_sees_overdue_requests_flagged_and_approves(app, world):
     alice_client = signed_in(app, alice)
     row = re.search(rf'<tr id="booking-{fresh}" data-status="(\w+)"', alice_client.get("/bookings").get_data(as_text=True))
     assert row.group(1) == "approved"
-    assert "Booking approved" in alice_client.get("/notifications").get_data(as_text=True)
+    assert "预约已批准：" in alice_client.get("/notifications").get_data(as_text=True)
 
 
 def test_enterprise_user_cannot_approve_and_sees_a_403_page(app, world):
@@ -252,10 +254,10 @@ def test_admin_creates_a_lab_and_a_user_and_bad_input_is_shown(app, world):
     assert "电磁兼容实验室" in client.get("/admin/labs").get_data(as_text=True)
     r = client.post("/admin/labs", data={**form, "bays": "zero", "timezone": "Mars/Olympus",
                                          "csrf_token": csrf_token(client, "/admin/labs")})
-    assert r.status_code == 422 and "Not a valid integer" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "不是有效的整数" in r.get_data(as_text=True)
     r = client.post("/admin/labs", data={**form, "code": "EMC2", "timezone": "Mars/Olympus",
                                          "csrf_token": csrf_token(client, "/admin/labs")})
-    assert r.status_code == 422 and "unknown time zone" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "未知的时区 Mars/Olympus" in r.get_data(as_text=True)
     user = {"email": "carol@valve.example", "password": "long enough pw", "name": "Carol", "role": "enterprise",
             "enterprise_code": "91110000100001392H", "enterprise_name": "某阀门厂"}
     r = client.post("/admin/users", data={**user, "csrf_token": csrf_token(client, "/admin/users")})
@@ -265,7 +267,7 @@ def test_admin_creates_a_lab_and_a_user_and_bad_input_is_shown(app, world):
     r = client.post("/admin/users", data={**user, "email": "dan@valve.example", "enterprise_code": "123",
                                           "csrf_token": csrf_token(client, "/admin/users")})
     page = r.get_data(as_text=True)
-    assert r.status_code == 422 and "not a valid unified social credit code" in page
+    assert r.status_code == 422 and "不是有效的统一社会信用代码" in page
     assert 'value="dan@valve.example"' in page and "long enough pw" not in page
 
 
@@ -297,7 +299,7 @@ def test_weekly_repeat_all_or_nothing_shows_the_taken_week_and_skip_books_the_re
     r = _request(client, _form(lab, day, weeks="3", policy="all_or_nothing"))
     page = r.get_data(as_text=True)
     assert r.status_code == 409 and 'id="occurrences"' in page
-    assert f"{taken.isoformat()} 09:00: conflicts with another booking" in page
+    assert f"{taken.isoformat()} 09:00: 与其他预约冲突" in page
     assert world.client.get("/api/v1/bookings", headers=world.token(alice)).json == []
     r = _request(client, _form(lab, day, weeks="3", policy="skip_conflicts"))
     assert r.status_code == 302

@@ -28,6 +28,7 @@
     },
     options: {
       animation: false,
+      maintainAspectRatio: false,  // the box's height rules: 2:1 would leave a phone a strip
       scales: {
         x: {type: "linear", title: {display: true, text: data.axis}},
         y: {title: {display: true, text: data.text.error}}

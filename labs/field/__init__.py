@@ -1,0 +1,1 @@
+"""The laptop on site: `labs field sync` and the server API it talks to."""
