@@ -19,6 +19,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -122,12 +123,77 @@ def session_scope(app) -> Iterator[Session]:
         session.close()
 
 
-_readers = threading.local()  # per thread: {engine: (DBAPI connection, {sql: (data version, rows)})}
+_readers = threading.local()  # per thread: {engine: _Reader}
+
+# PostgreSQL tells listeners of a change to a table that carries the trigger below (migration 0017
+# puts it on what the public pages show): a reader keeps its answers until a notice comes.
+CHANGE_CHANNEL = "labs_change"
+CHANGE_TRIGGER = "labs_change_notice"
+_watched: frozenset[str] = frozenset()  # the tables with the trigger, as the readers found them
+_local_commits = 0  # commits in this process that wrote a watched table (notices come a moment later)
 
 
 @functools.lru_cache(maxsize=64)
-def _sql(statement: Executable, dialect: Dialect) -> str:
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+def _sql(statement: Executable, dialect: Dialect) -> tuple[str, frozenset[str]]:
+    tables = frozenset(t.name for t in find_tables(statement, include_crud=True))
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})), tables
+
+
+class _Reader:
+    """A thread's own connection, taken out of the pool (it never holds a slot the sessions need),
+    in autocommit, and the answers it read with the state of the database they hold for."""
+
+    def __init__(self, engine: Engine):
+        pooled = engine.raw_connection()
+        pooled.detach()
+        self.connection, self.known, self.dialect = pooled, {}, engine.dialect.name
+        self.notices, self.watched = 0, frozenset()
+        if self.dialect == "postgresql":
+            raw = pooled.dbapi_connection
+            raw.autocommit = True
+            raw.execute(f"LISTEN {CHANGE_CHANNEL}")
+            self.watched = frozenset(row[0] for row in raw.execute(
+                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = %s",
+                (CHANGE_TRIGGER,)))
+            global _watched
+            _watched = _watched | self.watched
+
+    def state(self, tables: frozenset[str]):
+        """What says whether a kept answer still holds, or None where nothing can say it. SQLite: its
+        data version (this connection never writes, so any commit counts). PostgreSQL, for watched
+        tables only: the notices received so far (read off the socket without a round trip) and
+        this process's own commits, which do not wait for theirs."""
+        if self.dialect == "sqlite":
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute("PRAGMA data_version")
+                return cursor.fetchone()[0]
+            finally:
+                cursor.close()
+        if not tables or not tables <= self.watched:
+            return None
+        from psycopg.pq import ConnStatus  # PostgreSQL's driver, only where PostgreSQL is used
+        pgconn = self.connection.dbapi_connection.pgconn
+        pgconn.consume_input()  # what has arrived; libpq's socket never blocks
+        if pgconn.status != ConnStatus.OK:  # the server went away: no notice would ever come
+            raise self.connection.dbapi_connection.OperationalError("the change notices' connection is lost")
+        while pgconn.notifies() is not None:
+            self.notices += 1
+        return self.notices, _local_commits
+
+    def read(self, sql: str, tables: frozenset[str]) -> list[tuple[Any, ...]]:
+        state = self.state(tables)
+        if state is not None and sql in self.known and self.known[sql][0] == state:
+            return self.known[sql][1]
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+            rows = [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+        if state is not None:
+            self.known[sql] = (state, rows)
+        return rows
 
 
 def read_outside_transaction(engine: Engine, statement: Executable) -> list[tuple[Any, ...]]:
@@ -136,17 +202,19 @@ def read_outside_transaction(engine: Engine, statement: Executable) -> list[tupl
     public answer, where a unit of work (a session and a transaction, BEGIN IMMEDIATE on SQLite)
     would cost more than everything else in the request.
 
-    On SQLite the answer is kept until `PRAGMA data_version` says another connection committed
-    something (this one never writes, so any commit counts): a flood of readers between two
-    publications reads nothing at all. The connection is taken out of the pool, so it never holds a
-    slot the sessions need; a broken one (a restarted server) is replaced, once, at once."""
-    sql = _sql(statement, engine.dialect)
+    The answer is kept while the database says nothing changed (see _Reader.state): a flood of
+    readers between two publications reads nothing at all. A broken connection (a restarted
+    server) is replaced, once, at once; notices lost with it do not matter, the new one starts empty."""
+    sql, tables = _sql(statement, engine.dialect)
     readers = getattr(_readers, "by_engine", None)
     if readers is None:
         readers = _readers.by_engine = weakref.WeakKeyDictionary()
     for attempt in (1, 2):
         try:
-            return _read(engine, readers, sql)
+            reader = readers.get(engine)
+            if reader is None:
+                reader = readers[engine] = _Reader(engine)
+            return reader.read(sql, tables)
         except engine.dialect.dbapi.Error:
             readers.pop(engine, None)
             if attempt == 2:
@@ -154,26 +222,20 @@ def read_outside_transaction(engine: Engine, statement: Executable) -> list[tupl
     raise AssertionError("unreachable")
 
 
-def _read(engine: Engine, readers: weakref.WeakKeyDictionary, sql: str) -> list[tuple[Any, ...]]:
-    entry = readers.get(engine)
-    if entry is None:
-        pooled = engine.raw_connection()
-        if engine.dialect.name == "postgresql":
-            pooled.dbapi_connection.autocommit = True
-        pooled.detach()
-        entry = readers[engine] = (pooled, {})
-    connection, known = entry
-    cursor = connection.cursor()
-    try:
-        version = None
-        if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA data_version")
-            version = cursor.fetchone()[0]
-            if sql in known and known[sql][0] == version:
-                return known[sql][1]
-        cursor.execute(sql)
-        rows = [tuple(row) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
-    known[sql] = (version, rows)
-    return rows
+@event.listens_for(Session, "after_flush")
+def _note_watched_writes(session, _context):
+    if _watched and any(obj.__table__.name in _watched for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["labs.wrote_watched"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_watched_commits(session):
+    global _local_commits
+    if session.info.pop("labs.wrote_watched", False):
+        _local_commits += 1  # a race between threads loses at worst a count another commit also made
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_watched_writes(session):
+    session.info.pop("labs.wrote_watched", None)
+

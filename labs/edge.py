@@ -14,7 +14,7 @@ no handler should see, and the headers every response carries.
 from __future__ import annotations
 
 import secrets
-import unicodedata
+import re
 from urllib.parse import urlsplit
 
 from flask import g, render_template, request, session
@@ -75,15 +75,15 @@ def _too_large(_error: RequestEntityTooLarge):
                     _("The request is larger than %(limit)s MiB.", limit=limit))
 
 
-def is_control(char: str) -> bool:
-    """A control character (C0, DEL, C1), a line or paragraph separator, or a lone surrogate."""
-    return unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs")
+# Control characters (C0, DEL, C1: category Cc), the line and paragraph separators (Zl, Zp) and lone
+# surrogates (Cs), as one pattern: a path is checked at every request.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _refuse_hostile_path():
     """A path holding a control character (a NUL, a newline) or a lone surrogate names nothing here;
     refused before routing, so no handler passes it to the database (PostgreSQL refuses NUL)."""
-    if any(is_control(char) for char in request.path):
+    if CONTROL.search(request.path):
         return _refused(400, render(N_("the path holds a control character")),
                         _("The address holds a character that is not allowed."))
     return None
@@ -146,12 +146,18 @@ def _content_security_policy() -> str:
     ))
 
 
+STATIC_HEADERS = (("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+                  ("Referrer-Policy", "same-origin"))
+
+
 def _headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _content_security_policy())
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    present = {name.lower() for name in headers.keys()}  # one pass: setdefault scans them each time
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _content_security_policy())
+    for name, value in STATIC_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     # Signed in: the page was rendered for a user (labs.accounts.auth.current_user keeps them in g),
     # or the request carries a signed-in session or a bearer token.
     signed_in = g.get("actor") is not None or "user_id" in session or "Authorization" in request.headers

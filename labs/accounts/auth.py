@@ -36,19 +36,20 @@ def bearer_token() -> str | None:
 
 
 def _resolve() -> User | None:
-    db = get_session()
+    # The unit of work is opened only where there is something to look up: anonymous requests (the
+    # public pages' flood) make none.
     token = bearer_token()
     if token is not None:
         if "\x00" in token:  # PostgreSQL refuses NUL in text
             return None
-        row = token_row(db, token)
+        row = token_row(get_session(), token)
         g.token_id = row.id if row else None
         return row.user if row else None
     if request.path.startswith("/api"):
         # The API takes no cookies: a session cookie would make it open to cross-site requests.
         return None
     secret = current_session_secret()
-    return user_for_session(db, secret) if secret else None
+    return user_for_session(get_session(), secret) if secret else None
 
 
 def resolve_bearer_first() -> None:
