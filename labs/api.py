@@ -47,15 +47,22 @@ class ProblemSchema(ma.Schema):
     `conflicts` lists the slots in the way (409), `retry_after` is the seconds to wait (429, also
     in Retry-After)."""
 
-    type = ma.fields.String()
-    title = ma.fields.String()
-    status = ma.fields.Integer()
-    detail = ma.fields.String()
-    code = ma.fields.String()
-    retry_after = ma.fields.Integer()
-    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
-    conflicts = ma.fields.List(ma.fields.Dict())
-    occurrences = ma.fields.List(ma.fields.Dict())
+    type = ma.fields.String(metadata={"description": "always about:blank: `status` and `code` say what happened"})
+    title = ma.fields.String(metadata={"description": "the HTTP status' phrase (Not Found), in English"})
+    status = ma.fields.Integer(metadata={"description": "the HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "what went wrong, a sentence in the Accept-Language "
+                                                       "language, for people; programs match on `code`"})
+    code = ma.fields.String(metadata={"description": "the problem's stable name, for programs (statutory_holiday, "
+                                                     "slot_taken, not_found, ...)"})
+    retry_after = ma.fields.Integer(metadata={"description": "429: seconds to wait before trying again, as in "
+                                                             "Retry-After"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), metadata={
+        "description": "422: each field refused (nested ones dotted, `_body` for the body as a whole) with its "
+                       "messages, in the Accept-Language language"})
+    conflicts = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "409: what is in the way: the bookings or assignments holding the time, the rows refused"})
+    occurrences = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "409 of a weekly series refused: each week's slot with its problem (null: none)"})
 
 
 def problem(status: int, detail: str, code: str | None = None, **extra):
@@ -99,7 +106,8 @@ class Money(ma.fields.Decimal):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("validate", ma.validate.Range(min=0, max=10**8, max_inclusive=False))
-        kwargs.setdefault("metadata", {"pattern": self.PATTERN, "example": "300.00"})
+        # A field's own metadata (its description, a wider pattern) adds to these, rather than losing them.
+        kwargs["metadata"] = {"pattern": self.PATTERN, "example": "300.00", **kwargs.get("metadata", {})}
         super().__init__(places=2, as_string=True, **kwargs)
 
 
@@ -288,6 +296,11 @@ def challenge_bearer(response):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    def arguments(self, schema, *args, **kwargs):
+        # A schema class would be instantiated by webargs at every request (a fifth of a cached public
+        # answer's time); an instance is made once here and only read from then on.
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     def errors(self, *codes: int):
         """Document the error responses an operation can give (all problem+json)."""
         def decorate(func):
