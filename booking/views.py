@@ -1,6 +1,6 @@
 """The booking pages: the lab catalog and a lab's week (public), the request form and my bookings
-(enterprises), the approval queue, a lab's calendar and the page that manages a lab: its rules,
-instruments, closures and technicians (its managers).
+(enterprises), the approval queue, a lab's calendar and the page that manages a lab (its managers'
+and the administrators'): its rules, instruments, closures, technicians and managers.
 
 Each route reads its input with the schemas the API uses (booking.schemas, labs.catalog.schemas),
 calls one service function and renders a template of templates/booking/.
@@ -19,14 +19,14 @@ from booking.api import send_document
 from booking.schemas import BookingIn, SeriesIn
 from booking.service import BookingRequest
 from labs.accounts.auth import current_user
-from labs.accounts.service import require_role
+from labs.accounts.service import list_users, require_role
 from labs.catalog import service as lab_catalog
 from labs.catalog.domain import Hours
 from labs.catalog.schemas import ClosureIn, InstrumentIn, InstrumentPatch, LabPatch
 from labs.db import get_session, utcnow
 from labs.errors import Invalid
 from labs.web.common import (DomainError, commit_button, commit_form, domain_error_page, local, local_moment,
-                             read_form, today, week_of)
+                             read_form, today, week_of, weekday_name)
 
 blp = Blueprint("bookings", __name__, template_folder="templates")
 blp.register_error_handler(DomainError, domain_error_page)
@@ -384,8 +384,15 @@ def _manage_page(lab, form_name: str | None = None, errors: dict | None = None, 
     usage = stats.recent_usage(db, actor, lab.id, USAGE_MONTHS, now)
     working_here = ({str(user.id) for user in lab.technicians} if "technicians" not in forms
                     else set(request.form.getlist("technician_ids")))
+    # Administrators assign the managers; a lab manager sees who they are. A deactivated account
+    # is offered only while it is still assigned, so that it can be taken off.
+    lab_managers = [user for user in list_users(db, actor) if user.role == "lab_manager"
+                    and (user.active or user in lab.managers)] if actor.role == "admin" else []
+    managing = ({str(user.id) for user in lab.managers} if "managers" not in forms
+                else set(request.form.getlist("manager_ids")))
     return render_template("booking/manage_lab.html", usage=usage, lab=lab, settings=settings, forms=forms,
                            technicians=lab_catalog.list_technicians(db, actor), working_here=working_here,
+                           lab_managers=lab_managers, managing=managing,
                            errors={f"{form_name}.{k}": v for k, v in errors.items()},
                            by_form={form_name: errors} if errors else {}, split_hours=split_hours,
                            hit=hit or [], hit_form=form_name if hit else None,
@@ -414,13 +421,16 @@ def save_settings(lab_id: int):
     db, actor, lab = _managed_lab(lab_id)
     form = request.form
     data = {k: form.get(k, "").strip() for k in SETTINGS}
+    spans = _typed_hours(form)
+    if not any(data.values()) and not spans:
+        # Every field blank (no browser sends this: its selects always have a value). Saved, it would
+        # only untick "public benefit" and close the lab on every day.
+        return _refused(lab, "settings", {"_form": [_("nothing to change: the form was empty")]})
     data["public_benefit"] = "public_benefit" in form
     if "set_hours" in form:
-        # One span a weekday; a weekday with neither time is closed (Saturday, Sunday: no weekend service).
-        data["hours"] = [{"weekday": weekday, "opens": form.get(f"opens_{weekday}", ""),
-                          "closes": form.get(f"closes_{weekday}", "")}
-                         for weekday in range(7) if form.get(f"opens_{weekday}") or form.get(f"closes_{weekday}")]
+        data["hours"] = spans
     fields, errors = read_form(LabPatch(), data)
+    errors = _naming_weekdays(errors, data.get("hours", []))
     if data.get("hours") == []:
         fields["hours"] = []  # read_form() drops an empty list as absent; here it means closed every day
     if "max_weekly_hours_per_enterprise" in form and not data["max_weekly_hours_per_enterprise"]:
@@ -440,6 +450,31 @@ def save_settings(lab_id: int):
         if not errors:
             return _saved(lab, _("The settings of %(code)s are saved.", code=lab.code))
     return _manage_page(lab, "settings", errors, 422, hit=hit if "cancel_reason" in errors else None)
+
+
+def _typed_hours(form) -> list[dict]:
+    """The settings form's opening hours: a span for each weekday with a time typed (a weekday with
+    neither is closed; Saturday, Sunday: no weekend service)."""
+    return [{"weekday": weekday, "opens": form.get(f"opens_{weekday}", ""), "closes": form.get(f"closes_{weekday}", "")}
+            for weekday in range(7) if form.get(f"opens_{weekday}") or form.get(f"closes_{weekday}")]
+
+
+def _naming_weekdays(errors: dict, spans: list[dict]) -> dict:
+    """The schema names an opening time by its place in the list of spans sent ("hours.0.closes");
+    the manager knows it by its weekday and which of the day's two times it is."""
+    times = {"opens": _("Opens"), "closes": _("Closes")}
+    named = {}
+    for field, messages in errors.items():
+        parts = field.split(".")
+        if len(parts) == 3 and parts[0] == "hours" and parts[1].isdigit() and parts[2] in times:
+            span = spans[int(parts[1])]
+            if not span[parts[2]]:
+                # A blank time is sent as "" (the partial schema would not miss an absent one): it is missing.
+                messages = [_("This field is required.")]
+            messages = [_("%(weekday)s, %(time)s: %(message)s", weekday=weekday_name(span["weekday"], "wide"),
+                          time=times[parts[2]], message=m) for m in messages]
+        named[field] = messages
+    return named
 
 
 def _hit_decided() -> bool:
@@ -466,6 +501,21 @@ def save_technicians(lab_id: int):
         if not errors:
             return _saved(lab, _("The technicians of %(code)s are saved.", code=lab.code))
     return _refused(lab, "technicians", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/managers")
+def save_managers(lab_id: int):
+    """The lab managers who manage the lab (none ticked: only the administrators). Administrators
+    assign them; update_lab refuses a lab manager (403)."""
+    db, actor, lab = _managed_lab(lab_id)
+    fields, errors = read_form(LabPatch(only=("manager_ids",)), {"manager_ids": request.form.getlist("manager_ids")})
+    if not errors:
+        ids = fields.get("manager_ids", [])  # none ticked: read_form() reads it as absent
+        _lab, errors, _conflict = commit_form(
+            lambda: lab_catalog.update_lab(db, actor, lab_id, {"manager_ids": ids}), "manager_ids")
+        if not errors:
+            return _saved(lab, _("The managers of %(code)s are saved.", code=lab.code))
+    return _refused(lab, "managers", errors)
 
 
 @blp.post("/labs/<int:lab_id>/manage/instruments")
@@ -495,6 +545,31 @@ def recalibrate(lab_id: int, instrument_id: int):
             return _saved(lab, _("Instrument %(code)s: calibration valid until %(date)s.", code=instrument.code,
                                  date=instrument.calibration_valid_until.isoformat()))
     return _refused(lab, f"instrument_{instrument_id}", errors)
+
+
+@blp.post("/labs/<int:lab_id>/manage/instruments/<int:instrument_id>/retire")
+def retire_instrument(lab_id: int, instrument_id: int):
+    """Out of service for good: it leaves the lab's list and is booked no more; the bookings that
+    name it keep it (labs.catalog.service.retire_instrument). Another lab's instrument is not found (404)."""
+    db, actor, _lab = _managed_lab(lab_id)
+    commit_button(lambda: lab_catalog.retire_instrument(db, actor, lab_id, instrument_id),
+                  lambda instrument: _("Instrument %(code)s is retired: it is no longer offered or booked.",
+                                       code=instrument.code))
+    return redirect(url_for("bookings.manage_lab", lab_id=lab_id))
+
+
+@blp.post("/labs/<int:lab_id>/manage/closures/<int:closure_id>/remove")
+def remove_closure(lab_id: int, closure_id: int):
+    """The lab opens again in its hours where the closure was. A closure already removed, or
+    another lab's, is not found (404)."""
+    db, actor, lab = _managed_lab(lab_id)
+    # Told in the confirmation, read before the closure is gone.
+    closure = next((c for c in lab.closures if c.id == closure_id), None)
+    span = (local(closure.starts_at, lab.timezone), local(closure.ends_at, lab.timezone)) if closure else ("", "")
+    commit_button(lambda: lab_catalog.remove_closure(db, actor, lab_id, closure_id),
+                  lambda _none: _("The closure from %(start)s to %(end)s is removed: %(code)s is open in its hours again.",
+                                  start=span[0], end=span[1], code=lab.code))
+    return redirect(url_for("bookings.manage_lab", lab_id=lab_id))
 
 
 @blp.post("/labs/<int:lab_id>/manage/closures")

@@ -1,5 +1,6 @@
 """Administrator pages: labs and users, listed and created; users deactivated, reactivated and
-given a one-time password; the year's holiday schedule."""
+given a one-time password; the year's holiday schedule. An existing lab's managers are assigned
+on the lab's own manage page (booking.views.save_managers), which the lab list links to."""
 from __future__ import annotations
 
 import chinese_calendar
@@ -12,8 +13,8 @@ from labs.accounts.service import (create_user, deactivate_user, list_users, rea
                                    reset_password)
 from labs.calendar.domain import to_text
 from labs.calendar.service import import_schedule, list_years, remove_schedule
-from labs.catalog.schemas import LabIn, LabPatch
-from labs.catalog.service import LAB_FIELDS, create_lab, list_labs, update_lab
+from labs.catalog.schemas import LabIn
+from labs.catalog.service import LAB_FIELDS, create_lab, list_labs
 from labs.db import get_session
 from labs.web.common import DomainError, commit_button, commit_form, domain_error_page, read_form
 
@@ -50,22 +51,6 @@ def labs():
             flash(_("Lab %(code)s created.", code=lab.code), "info")
             return redirect(url_for("admin.labs"))
     return _lab_page(form, errors, 422)
-
-
-@blp.post("/labs/<int:lab_id>/managers")
-def lab_managers(lab_id):
-    """Who manages an existing lab: the boxes ticked on its row (none: nobody but the administrators)."""
-    actor = require_role(current_user(), "admin")
-    fields, errors = read_form(LabPatch(only=("manager_ids",)), {"manager_ids": request.form.getlist("manager_ids")})
-    if not errors:
-        ids = fields.get("manager_ids", [])  # none ticked: read_form() reads it as absent
-        lab, errors, _conflict = commit_form(
-            lambda: update_lab(get_session(), actor, lab_id, {"manager_ids": ids}), "manager_ids")
-        if lab:
-            flash(_("The managers of %(code)s are saved.", code=lab.code), "info")
-    for message in (m for messages in errors.values() for m in messages):
-        flash(message, "error")
-    return redirect(url_for("admin.labs"))
 
 
 @blp.route("/users", methods=["GET", "POST"])

@@ -608,6 +608,13 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         lambda sc, r: (f"/labs/{sc.lab}/manage/closures",
                        {"starts_at_date": "2030-01-07", "starts_at_time": "08:00", "ends_at_date": "2030-01-07",
                         "ends_at_time": "12:00", "reason": "maintenance"}), PAGE_CHANGES_LAB),
+    ("bookings.save_managers", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/managers", {"manager_ids": [str(sc.ids["manager"])]}),
+        expect(403, anonymous=LOGIN, admin=302)),
+    ("bookings.retire_instrument", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/instruments/{_new_instrument(sc)}/retire", {}), PAGE_CHANGES_LAB),
+    ("bookings.remove_closure", "POST", None): Case(
+        lambda sc, r: (f"/labs/{sc.lab}/manage/closures/{_new_closure(sc)}/remove", {}), PAGE_CHANGES_LAB),
     ("admin.labs", "GET", None): Case(lambda sc, r: ("/admin/labs", None), PAGE_ADMIN),
     ("admin.labs", "POST", None): Case(lambda sc, r: ("/admin/labs", _lab_form(sc)),
                                        expect(403, anonymous=LOGIN, admin=302)),
@@ -659,9 +666,6 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         lambda sc, r: (f"/admin/users/{_spare_user(sc)}/reactivate", {}), expect(403, anonymous=LOGIN, admin=302)),
     ("admin.password_reset", "POST", None): Case(
         lambda sc, r: (f"/admin/users/{_spare_user(sc)}/password-reset", {}), PAGE_ADMIN),
-    ("admin.lab_managers", "POST", None): Case(
-        lambda sc, r: (f"/admin/labs/{sc.lab}/managers", {"manager_ids": [str(sc.ids["manager"])]}),
-        expect(403, anonymous=LOGIN, admin=302)),
     ("admin.holidays", "GET", None): Case(lambda sc, r: ("/admin/holidays", None), PAGE_ADMIN),
     ("admin.holidays", "POST", None): Case(
         lambda sc, r: ("/admin/holidays", {"schedule": SCHEDULE_2027}), expect(403, anonymous=LOGIN, admin=302)),

@@ -107,15 +107,15 @@ def test_the_administrator_edits_the_managers_of_an_existing_lab(world):
     new_manager, new_email = world.user("lab_manager")
     _, admin_email = world.user("admin")
     admin = signed_in(world.app, admin_email)
-    r = admin.post(f"/admin/labs/{lab}/managers", data={"csrf_token": csrf_token(admin, "/admin/labs"),
-                                                        "manager_ids": [str(new_manager)]})
+    page = f"/labs/{lab}/manage"  # an existing lab's managers are assigned on its own page
+    r = admin.post(f"{page}/managers", data={"csrf_token": csrf_token(admin, page), "manager_ids": [str(new_manager)]})
     assert r.status_code == 302
     with session_scope(world.app) as s:
         assert [user.id for user in s.get(Lab, lab).managers] == [new_manager]
-    assert signed_in(world.app, new_email).get(f"/labs/{lab}/manage").status_code == 200
-    admin.post(f"/admin/labs/{lab}/managers", data={"csrf_token": csrf_token(admin, "/admin/labs")})
+    assert signed_in(world.app, new_email).get(page).status_code == 200
+    admin.post(f"{page}/managers", data={"csrf_token": csrf_token(admin, page)})
     with session_scope(world.app) as s:
         assert s.get(Lab, lab).managers == []
     manager = signed_in(world.app, new_email)
-    assert manager.post(f"/admin/labs/{lab}/managers", data={"csrf_token": csrf_token(manager, "/"),
-                                                             "manager_ids": [str(new_manager)]}).status_code == 403
+    assert manager.post(f"{page}/managers", data={"csrf_token": csrf_token(manager, "/"),
+                                                  "manager_ids": [str(new_manager)]}).status_code == 403

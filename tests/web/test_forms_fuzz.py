@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from html import unescape
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -268,6 +269,20 @@ ROUTES = [
               lambda i: f"/labs/{c['managed']}/manage/instruments/{i}"),
           lambda c: {"certificate_no": _one("JJG-10"), "calibration_valid_until": _one("2031-06-30")},
           ("manager",), ("other_manager", "enterprise", "anonymous"), examples=30),
+    Route("POST", "bookings.retire_instrument",
+          lambda c: _ids(c["managed_instrument"], c["instrument"], 999999).map(
+              lambda i: f"/labs/{c['managed']}/manage/instruments/{i}/retire"),
+          lambda c: {}, ("manager",), ("other_manager", "enterprise", "anonymous"), examples=15,
+          extra_keys=("next", "lang")),
+    Route("POST", "bookings.remove_closure",
+          lambda c: _ids(c["managed_closure"], c["closure"], 999999).map(
+              lambda i: f"/labs/{c['managed']}/manage/closures/{i}/remove"),
+          lambda c: {}, ("manager",), ("other_manager", "enterprise", "anonymous"), examples=15,
+          extra_keys=("next", "lang")),
+    Route("POST", "bookings.save_managers",
+          lambda c: _ids(f"/labs/{c['managed']}/manage/managers", f"/labs/{MAX_ID}/manage/managers"),
+          lambda c: {"manager_ids": _one(str(c["manager_id"]))}, ("admin",),
+          ("manager", "other_manager", "enterprise", "anonymous"), examples=25, lists=("manager_ids",)),
     Route("POST", "bookings.add_closure", lambda c: _one(f"/labs/{c['managed']}/manage/closures"),
           lambda c: {"starts_at_date": _one((c["day"] + dt.timedelta(days=60)).isoformat()),
                      "starts_at_time": _one("08:00"),
@@ -312,10 +327,6 @@ ROUTES = [
                      "password": _one("long enough password"), "name": _one("Li Si"), "role": _one("enterprise"),
                      "enterprise_code": _one("91310000MA1FL8LQ21"), "enterprise_name": _one("Enterprise 1")},
           ("admin",), ("manager", "enterprise", "anonymous"), examples=50),
-    Route("POST", "admin.lab_managers",
-          lambda c: _ids(f"/admin/labs/{c['managed']}/managers", f"/admin/labs/{MAX_ID}/managers"),
-          lambda c: {"manager_ids": _one(str(c["manager_id"]))}, ("admin",), ("manager", "anonymous"), examples=25,
-          lists=("manager_ids",)),
     Route("GET", "admin.holidays", lambda c: _one("/admin/holidays"), lambda c: {"lang": _one("en")},
           ("admin",), ("manager",), examples=8, extra_keys=JUNK_QUERY),
     Route("POST", "admin.holidays", lambda c: _one("/admin/holidays"), lambda c: {"schedule": _one(SCHEDULE_2027)},
@@ -645,9 +656,14 @@ def _world(app, world) -> dict:
     managed = world.lab(manager_ids=[manager_id], instruments=[instrument])
     ids = {}
     with app.app_context(), session_scope(app) as s:
+        from labs.accounts.service import SYSTEM
         from labs.catalog.models import Instrument
+        from labs.catalog.service import add_closure
+        closed = dt.datetime.combine(day + dt.timedelta(days=30), dt.time(8), ZoneInfo("Asia/Shanghai"))
         for lab_id, key in ((lab, "instrument"), (managed, "managed_instrument")):
             ids[key] = s.scalar(select(Instrument.id).where(Instrument.lab_id == lab_id))
+        for lab_id, key in ((lab, "closure"), (managed, "managed_closure")):
+            ids[key] = add_closure(s, SYSTEM, lab_id, closed, closed + dt.timedelta(hours=4), "maintenance").id
     api = world.client
     r = api.post("/api/v1/bookings", json=booking_body(lab, day), headers=world.token(enterprise))
     assert r.status_code == 201, r.json
