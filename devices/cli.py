@@ -1,5 +1,6 @@
 """`labs rig identify|watch LINK --map fdr|emb|tmr`: a technician's look at a rig (fdr: fuel
-dispenser test rig, emb: electricity meter test bench, tmr: taxi meter test rig)."""
+dispenser test rig, emb: electricity meter test bench, tmr: taxi meter test rig). Its words are in
+the language `labs` speaks (labs.i18n); the values and the rigs' own errors are as the rig gives them."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ from devices.links import LinkError, parse_link
 from devices.maps import MODBUS_MAPS, STATUS_NAMES
 from devices.poller import Poller, Sample
 from devices.transport import BusPool, Policy
+from labs.i18n import N_, render
 
 _TMR_UNITS = {"reference_distance_m": "m", "meter_distance_m": "m", "reference_time_s": "s", "meter_time_s": "s"}
 
@@ -85,7 +87,8 @@ def identify(link, kind, timeout_s, retries):
             await driver.confirm_kind()
         return identity
     identity = _run(go, timeout_s, retries)
-    click.echo(f"serial number: {identity.serial_number}\nfirmware: {identity.firmware}")
+    click.echo(render(N_("serial number: %(serial_number)s"), {"serial_number": identity.serial_number}))
+    click.echo(render(N_("firmware: %(firmware)s"), {"firmware": identity.firmware}))
 
 
 @rig.command()
@@ -105,7 +108,9 @@ def watch(link, kind, timeout_s, retries, rate, samples):
         def show(sample: Sample):
             # This computer's local time: what the technician's clock on the wall says.
             stamp = sample.at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-            click.echo(f"{stamp}  {_format(kind, sample.values) if sample.values else 'ERROR ' + str(sample.error)}")
+            shown = _format(kind, sample.values) if sample.values else render(N_("ERROR %(problem)s"),
+                                                                              {"problem": str(sample.error)})
+            click.echo(f"{stamp}  {shown}")
             outcome["failed" if sample.values is None else "read"] += 1
             # A device that refuses this user or these settings will not change its mind.
             if (samples and sum(outcome.values()) >= samples) or isinstance(sample.error, RigUnreachable):
@@ -119,13 +124,15 @@ def watch(link, kind, timeout_s, retries, rate, samples):
             exc = polling.exception()
             if isinstance(exc, (RigError, LinkError)):
                 raise exc
-            raise click.ClickException(f"polling {link} stopped: {type(exc).__name__}: {exc}")
+            raise click.ClickException(render(N_("polling %(link)s stopped: %(problem)s"),
+                                              {"link": link, "problem": f"{type(exc).__name__}: {exc}"}))
     try:
         _run(go, timeout_s, retries)
     except KeyboardInterrupt:
         pass
     if outcome["failed"] and not outcome["read"]:
-        raise click.ClickException(f"no sample read from {link}: all {outcome['failed']} failed")
+        raise click.ClickException(render(N_("no sample read from %(link)s: all %(count)s failed"),
+                                          {"link": link, "count": outcome["failed"]}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The `labs` command: database, users, the web server, the scheduler, demo data, rigs."""
+"""The `labs` command: database, users, the web server, the scheduler, demo data, rigs.
+
+What a command says to a person is in the terminal's language (labs.i18n.terminal_language) or the
+one --lang names; what a program reads (--json, SQL statements) is the same in every language."""
 from __future__ import annotations
 
 import sys
@@ -11,6 +14,7 @@ from devices.cli import rig
 from labs.calendar.cli import calendar
 from labs.errors import DomainError
 from labs.field.cli import field
+from labs.i18n import LANGUAGES, N_, render, speaking, terminal_language
 from labs.spotchecks.cli import spotcheck
 from labs.verification.cli import audit, runner, verify
 
@@ -50,12 +54,22 @@ def upgrade(app, revision: str = "head") -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--lang", type=click.Choice(list(LANGUAGES)),
+              help="The language of messages to people (default: the terminal's, from LC_ALL, LC_MESSAGES or "
+                   "LANG: zh_CN and zh_SG Simplified Chinese, zh_TW, zh_HK and zh_MO Traditional, else English).")
 @click.pass_context
-def main(ctx):
+def main(ctx, lang):
     """labs: metrology and lab booking for the bureau."""
     # The features' commands get their app from here, the composition root (with a secret key
-    # checked for the long-running ones).
+    # checked for the long-running ones), and speak the language chosen here until they end.
     ctx.obj = SimpleNamespace(app=_app, service_app=_app_with_secret_key)
+    ctx.with_resource(speaking(lang or terminal_language()))
+
+
+def refused(exc: DomainError) -> click.ClickException:
+    """A service's refusal as the command's error: its message and each field's, in the command's language."""
+    fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
+    return click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}")
 
 
 @main.group()
@@ -75,7 +89,7 @@ def _owner_app():
 def db_upgrade():
     """Apply every Alembic migration, as the owner role of LABS_MIGRATION_DATABASE_URL when it is set."""
     upgrade(_owner_app())
-    click.echo("database is at the newest schema")
+    click.echo(render(N_("database is at the newest schema")))
 
 
 @db.command("grant-service-role")
@@ -110,6 +124,7 @@ def user():
 @click.option("--enterprise-name", help="the enterprise's name, when it is new")
 def user_create(email, role, password_stdin, name, enterprise_code, enterprise_name):
     """Create a user; the password comes from standard input so it stays out of shell history."""
+    from labs.accounts.models import ROLE_NAMES
     from labs.accounts.service import SYSTEM, create_user
     from labs.db import session_scope
     password = sys.stdin.readline().rstrip("\r\n")
@@ -117,10 +132,10 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
     try:
         with app.app_context(), session_scope(app) as session:
             created = create_user(session, SYSTEM, email, password, role, name, enterprise_code, enterprise_name)
-            click.echo(f"created {created.role} {created.email} (id {created.id})")
+            click.echo(render(N_("created %(role)s %(email)s (id %(id)s)"),
+                              {"role": ROLE_NAMES[created.role], "email": created.email, "id": created.id}))
     except DomainError as exc:
-        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
-        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}") from None
+        raise refused(exc) from None
 
 
 def _change_user(email: str, change) -> None:
@@ -132,8 +147,7 @@ def _change_user(email: str, change) -> None:
         with app.app_context(), session_scope(app) as session:
             change(session, user_by_email(session, email))
     except DomainError as exc:
-        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
-        raise click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}") from None
+        raise refused(exc) from None
 
 
 @user.command("deactivate")
@@ -142,7 +156,8 @@ def user_deactivate(email):
     """End a user's access: no sign-in, and their sessions and tokens end now."""
     from labs.accounts.service import SYSTEM, deactivate_user
     _change_user(email, lambda session, found: deactivate_user(session, SYSTEM, found.id))
-    click.echo(f"deactivated {email.strip().lower()}; their sessions and tokens have ended")
+    click.echo(render(N_("deactivated %(email)s; their sessions and tokens have ended"),
+                      {"email": email.strip().lower()}))
 
 
 @user.command("reactivate")
@@ -151,7 +166,7 @@ def user_reactivate(email):
     """Let a deactivated user sign in again."""
     from labs.accounts.service import SYSTEM, reactivate_user
     _change_user(email, lambda session, found: reactivate_user(session, SYSTEM, found.id))
-    click.echo(f"reactivated {email.strip().lower()}")
+    click.echo(render(N_("reactivated %(email)s"), {"email": email.strip().lower()}))
 
 
 @user.command("reset-password")
@@ -166,9 +181,10 @@ def user_reset_password(email, password_stdin):
     given = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     made = []
     _change_user(email, lambda session, found: made.append(reset_password(session, SYSTEM, found.id, given)[1]))
-    click.echo(f"reset the password of {email.strip().lower()}; they must choose a new one at their next sign-in")
+    click.echo(render(N_("reset the password of %(email)s; they must choose a new one at their next sign-in"),
+                      {"email": email.strip().lower()}))
     if not password_stdin:
-        click.echo(f"one-time password: {made[0]}")
+        click.echo(render(N_("one-time password: %(password)s"), {"password": made[0]}))
 
 
 @main.command()
@@ -247,16 +263,21 @@ def demo(host, port, workers):
             services_demo.seed(session, app.config["SECRET_KEY"])
         children.append(verification_demo.start_runner())
         children.append(subprocess.Popen([str(Path(sys.executable).with_name("labs")), "scheduler"]))
-        click.echo(f"database: {app.config['DATABASE_URL']}")
-        click.echo("simulated rigs: " + ", ".join(f"{kind.upper()} {link}" for kind, link in links.items()))
-        click.echo("demo logins (e-mail / password):")
+        server = f"http://{host}:{port}"
+        click.echo(render(N_("database: %(url)s"), {"url": app.config["DATABASE_URL"]}))
+        click.echo(render(N_("simulated rigs: %(rigs)s"),
+                          {"rigs": ", ".join(f"{kind.upper()} {link}" for kind, link in links.items())}))
+        click.echo(render(N_("demo logins (e-mail / password):")))
         for role, email, password in logins:
             click.echo(f"  {role:<12} {email:<28} {password}")
-        click.echo("scheduled jobs: run by the scheduler started here (`labs scheduler`)")
-        click.echo(f"a technician's laptop on site: LABS_DATABASE_URL=sqlite:///laptop.sqlite3 labs db upgrade, then "
-                   f"labs field sync --server http://{host}:{port} with tech@labs.example's token (POST "
-                   "/api/v1/auth/token) in LABS_FIELD_TOKEN: it brings down that technician's work orders")
-        click.echo(f"open http://{host}:{port}/")
+        click.echo(render(N_("scheduled jobs: run by the scheduler started here (%(command)s)"),
+                          {"command": "labs scheduler"}))
+        click.echo(render(N_("a technician's laptop on site: %(upgrade)s, then %(sync)s with %(email)s's token "
+                             "(POST /api/v1/auth/token) in LABS_FIELD_TOKEN: it brings down that technician's "
+                             "work orders"),
+                          {"upgrade": "LABS_DATABASE_URL=sqlite:///laptop.sqlite3 labs db upgrade",
+                           "sync": f"labs field sync --server {server}", "email": "tech@labs.example"}))
+        click.echo(render(N_("open %(url)s"), {"url": f"{server}/"}))
         run_server(host, port, workers, listener.fileno())
     finally:
         for child in children:

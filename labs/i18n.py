@@ -3,6 +3,9 @@ raised deep in a service are marked with N_ and translated only when they are sh
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
@@ -70,11 +73,12 @@ def accepted_locale(header_values) -> str | None:
 
 
 def select_locale() -> str:
-    """Outside a request (CLI, scheduled jobs) English, unless a caller forces one. The API follows
+    """Outside a request (CLI, scheduled jobs) English, unless a caller forces one (`speaking`: a
+    command speaks its terminal's language). The API follows
     Accept-Language (English when it names none of ours: what the API always spoke). Pages follow
     ?lang=, then the signed-in user's choice, the session's (a visitor's), then Accept-Language."""
     if not has_request_context():
-        return "en"
+        return _outside_app.get()
     if request.path.startswith("/api"):
         return accepted_locale(request.accept_languages) or "en"
     chosen = request.args.get("lang")
@@ -210,6 +214,36 @@ def render_in(locale: str, message: str, params: dict | None = None) -> str:
     token = _outside_app.set(locale)
     try:
         return render(message, params)
+    finally:
+        _outside_app.reset(token)
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+# POSIX locale names (zh_CN.UTF-8, zh_TW.Big5, zh_HK) by language and territory: ours they read.
+TERMINAL_LANGUAGES = {"zh_CN": "zh_Hans_CN", "zh_SG": "zh_Hans_CN",
+                      "zh_TW": "zh_Hant_TW", "zh_HK": "zh_Hant_TW", "zh_MO": "zh_Hant_TW"}
+
+
+def terminal_language(environ: Mapping[str, str] = os.environ) -> str:
+    """The language a terminal's locale asks for. Its messages follow the first of LC_ALL,
+    LC_MESSAGES and LANG that is set and not empty, as POSIX says; Chinese of the mainland and
+    Singapore reads Simplified, of Taiwan, Hong Kong and Macao Traditional; C, POSIX, any other
+    locale or none English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(name):
+            return TERMINAL_LANGUAGES.get(environ[name][:5], "en")
+    return "en"
+
+
+@contextmanager
+def speaking(locale: str):
+    """Render outside a request in `locale` (a command's output) until the block ends, in app
+    contexts opened within it too (select_locale asks). Enter it before them: an app context
+    keeps the language it first rendered in."""
+    token = _outside_app.set(locale)
+    try:
+        yield
     finally:
         _outside_app.reset(token)
 

@@ -91,9 +91,13 @@ class Wire:
         while sent < len(data):
             due = min(len(data), int((loop.time() - start) / self.char_s))
             if due > sent:
+                # A byte is written when its time on the line is over. The time is taken before the
+                # write: taken after, a busy machine's pause between the two would count against
+                # the driver's silence.
+                now = loop.time()
                 self._write(data[sent:due])
                 sent = due
-                self.line_end = loop.time()  # a byte is written when its time on the line is over
+                self.line_end = now
             else:
                 await asyncio.sleep(start + (sent + 1) * self.char_s - loop.time())
 

@@ -1,4 +1,5 @@
-"""`labs field sync`: the technician's laptop and the server (see labs.field.client)."""
+"""`labs field sync`: the technician's laptop and the server (see labs.field.client). Progress and
+refusals are for the technician, in the terminal's language; the summary is JSON, for programs."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,8 @@ import os
 import sys
 
 import click
+
+from labs.i18n import N_, render
 
 TOKEN_VARIABLE = "LABS_FIELD_TOKEN"
 
@@ -29,17 +32,18 @@ def field_sync(obj, server_url, token_stdin, batch_size):
     from labs.field.client import Server, SyncError, sync
     token = sys.stdin.readline().strip() if token_stdin else os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
-        raise click.ClickException("give the technician's token on standard input (--token-stdin) "
-                                   f"or in {TOKEN_VARIABLE}")
+        raise click.ClickException(render(N_("give the technician's token on standard input (%(option)s) or in "
+                                             "%(variable)s"), {"option": "--token-stdin", "variable": TOKEN_VARIABLE}))
     if not server_url.startswith(("http://", "https://")):
-        raise click.BadParameter("an http:// or https:// address", param_hint="--server")
+        raise click.BadParameter(render(N_("an http:// or https:// address")), param_hint="--server")
     app = obj.app()
     try:
         summary = sync(app.extensions["labs.sessionmaker"], Server(server_url, token), server_url,
-                       lambda line: click.echo(line, err=True), batch_size)
+                       lambda step: click.echo(render(step), err=True), batch_size)
     except SyncError as exc:
-        for conflict in exc.conflicts:
-            click.echo(f"refused: {conflict.get('table')} row {conflict.get('local_id')}: {conflict.get('detail')}",
-                       err=True)
-        raise click.ClickException(str(exc)) from None
+        for conflict in exc.conflicts:  # each detail as the server wrote it, in the language asked for
+            click.echo(render(N_("refused: %(table)s row %(local_id)s: %(detail)s"),
+                              {"table": conflict.get("table"), "local_id": conflict.get("local_id"),
+                               "detail": conflict.get("detail")}), err=True)
+        raise click.ClickException(render(exc.message)) from None
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -1,6 +1,9 @@
 """The laptop's side of field sync (`labs field sync`): upload what was verified on site, then bring
 down what the next days on site need, into the laptop's own database. The server's side and what
-"the chain continues" means are in labs.field.service."""
+"the chain continues" means are in labs.field.service.
+
+What it tells the technician (progress, why a sync stopped) are messages (labs.i18n) the command
+renders in the terminal's language; the server is asked for its refusals in that language too."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +25,7 @@ from labs.field import domain
 from labs.field.models import FieldDevice
 from labs.field.schemas import MAX_BATCH
 from labs.field.service import CHAINS, PENDING
+from labs.i18n import TAGS, Message, N_, language
 from labs.verification.models import (Certificate, CertificateBlock, Procedure, Rig, Verification,
                                       VerifiedInstrument)
 from labs.verification.service import CERTIFICATE_PREFIX, local_today
@@ -32,45 +36,51 @@ RIG_FIELDS = ("kind", "link", "serial_number", "restricted", "portable", "settin
 
 
 class SyncError(Exception):
-    """The sync stopped: why, and the rows the server refused (if it refused any)."""
+    """The sync stopped: why (a message with its params, rendered where it is shown), and the rows
+    the server refused (if it refused any, each with its reason in the language asked for)."""
 
-    def __init__(self, message: str, conflicts: list[dict] | None = None):
+    def __init__(self, message: Message, conflicts: list[dict] | None = None):
         super().__init__(message)
+        self.message = message
         self.conflicts = conflicts or []
 
 
 class Server:
-    """The field API of one server, with the technician's bearer token."""
+    """The field API of one server, with the technician's bearer token; its refusals come in the
+    current language (labs.i18n.language: the terminal's, for `labs field sync`)."""
 
     def __init__(self, url: str, token: str):
         self.base = url.rstrip("/") + "/api/v1/field"
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
+        self.http.headers["Accept-Language"] = TAGS[language()]
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         try:
             response = self.http.request(method, self.base + path, json=body, timeout=TIMEOUT_S)
         except requests.RequestException as exc:
-            raise SyncError(f"the server cannot be reached ({exc.__class__.__name__}): "
-                            "what is on this laptop stays here until the next sync") from None
+            raise SyncError(N_("the server cannot be reached (%(error)s): what is on this laptop stays here until "
+                               "the next sync") % {"error": exc.__class__.__name__}) from None
         if response.ok:
             return response.json()
         try:
             problem = response.json()
         except ValueError:
             problem = {"detail": response.text[:200]}
-        raise SyncError(f"the server refused {method} {path}: {response.status_code} {problem.get('detail', '')}",
-                        problem.get("conflicts"))
+        raise SyncError(N_("the server refused %(request)s: %(status)s %(detail)s")
+                        % {"request": f"{method} {path}", "status": response.status_code,
+                           "detail": problem.get("detail", "")}, problem.get("conflicts"))
 
 
-def sync(factory: sessionmaker, server: Server, server_url: str, report: Callable[[str], None],
+def sync(factory: sessionmaker, server: Server, server_url: str, report: Callable[[Message], None],
          batch_size: int = MAX_BATCH) -> dict:
-    """Up, then down; what was done, for the terminal."""
+    """Up, then down; what was done, for the terminal (`report` is told each step as a message)."""
     with factory() as session:
         if session.scalar(select(FieldDevice.id).where(FieldDevice.server_url.is_(None)).limit(1)) is not None:
             # Blocks held here would make the server number certificates as a laptop does.
-            raise SyncError("this database is a server's (it holds the laptops that sync with it), not a laptop's: "
-                            "set LABS_DATABASE_URL to the laptop's own database")
+            raise SyncError(N_("this database is a server's (it holds the laptops that sync with it), not a "
+                               "laptop's: set %(variable)s to the laptop's own database")
+                            % {"variable": "LABS_DATABASE_URL"})
         device = session.scalar(select(FieldDevice))
         key = device.key if device is not None else str(uuid.uuid4())
     status = server.call("POST", "/devices", {"key": key, "name": socket.gethostname()[:100]})
@@ -134,7 +144,7 @@ def pending_upload(session: Session, status: dict) -> list[tuple[str, dict]]:
     return runs + rows
 
 
-def upload(factory: sessionmaker, server: Server, key: str, status: dict, report: Callable[[str], None],
+def upload(factory: sessionmaker, server: Server, key: str, status: dict, report: Callable[[Message], None],
            batch_size: int = MAX_BATCH) -> dict:
     """Upload in batches; each acknowledged batch is on the server, so a sync cut short (a lost
     network, a killed process) resumes after the last acknowledged batch, and a batch sent again
@@ -150,8 +160,10 @@ def upload(factory: sessionmaker, server: Server, key: str, status: dict, report
         totals["runs"] += ack["runs"]
         for table in CHAINS:
             totals[table] += ack[table]["stored"]
-        report(f"batch {n} acknowledged: " + ", ".join(
-            f"{len(batch[t])} {t}" for t in batch if batch[t]))
+        report(N_("batch %(n)s acknowledged: %(runs)s runs, %(readings)s readings, %(results)s results, "
+                  "%(certificates)s certificates")
+               % {"n": n, "runs": len(batch["runs"]), "readings": len(batch["readings"]),
+                  "results": len(batch["verification_results"]), "certificates": len(batch["certificates"])})
     return totals
 
 

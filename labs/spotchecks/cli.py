@@ -1,5 +1,5 @@
 """`labs spotcheck`: the spot-check registries from the command line. The app comes from the
-`labs` group (ctx.obj), the composition root."""
+`labs` group (ctx.obj), the composition root, and so does the language it speaks."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from labs.spotchecks.registry import COLUMNS, KINDS, REPORT_LIMIT
+from labs.i18n import N_, render
+from labs.spotchecks.registry import COLUMNS, KINDS, PHASES, REPORT_LIMIT
 
 
 def _columns_help() -> str:
@@ -37,8 +38,10 @@ conflicts as credit codes) are separated by ";". An inspector's e-mail links a u
 inspector role when there is one.
 
 The file is imported whole or not at all: if any row is bad, every bad row is listed with its
-line number and reason and nothing is written (exit status 1). An entity already registered
-(same credit code) is updated (name, kind, region, risk level).""")
+line number, its reason and the reason's code in brackets, and nothing is written (exit status
+1). An entity already registered (same credit code) is updated (name, kind, region, risk level).
+
+Messages are in the terminal's language (see labs --lang); the codes are the same in all.""")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--quiet", is_flag=True, help="No progress on standard error.")
@@ -53,7 +56,9 @@ def import_file(obj, kind, file, quiet):
 
     def progress(phase, rows, read):
         if not quiet:
-            click.echo(f"\r{phase}: {rows:,} rows ({100 * read // size}%)    ", nl=False, err=True)
+            shown = render(N_("%(phase)s: %(rows)s rows (%(percent)s%%)"),
+                           {"phase": PHASES[phase], "rows": f"{rows:,}", "percent": 100 * read // size})
+            click.echo(f"\r{shown}    ", nl=False, err=True)
 
     try:
         with app.app_context(), session_scope(app) as session:
@@ -62,13 +67,17 @@ def import_file(obj, kind, file, quiet):
         if not quiet:
             click.echo("", err=True)
         result = exc.result
-        for rejection in result.rejections:
-            click.echo(f"line {rejection.line}: {rejection.message()}")
+        for rejection in result.rejections:  # line 0: the file as a whole
+            problem = rejection.message()
+            shown = render(N_("line %(line)s: %(problem)s"), {"line": rejection.line, "problem": problem}) \
+                if rejection.line else render(problem)
+            click.echo(f"{shown} [{rejection.reason}]")
         if len(result.rejections) >= REPORT_LIMIT:
-            click.echo(f"(only the first {REPORT_LIMIT} problems are listed)")
-        click.echo(f"{file}: {result.rejected} of {result.rows} rows rejected; nothing was imported", err=True)
+            click.echo(render(N_("Only the first %(count)s problems are listed."), {"count": REPORT_LIMIT}))
+        click.echo(f"{file}: {exc.detail}", err=True)
         sys.exit(1)
     if not quiet:
         click.echo("", err=True)
-    click.echo(f"{kind}: {result.rows} rows imported, {result.added} added, {result.updated} updated "
-               f"in {time.monotonic() - started:.1f} s")
+    click.echo(render(N_("%(kind)s: %(rows)s rows imported, %(added)s added, %(updated)s updated in %(seconds)s s"),
+                      {"kind": kind, "rows": result.rows, "added": result.added, "updated": result.updated,
+                       "seconds": f"{time.monotonic() - started:.1f}"}))

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from labs import audit
 from labs.accounts.models import User
-from labs.accounts.service import SYSTEM, Actor, credit_code_problem, require_role
+from labs.accounts.service import CREDIT_CODE_PROBLEMS, SYSTEM, Actor, credit_code_problem, require_role
 from labs.db import utcnow
 from labs.errors import Invalid, NotFound
-from labs.i18n import N_
+from labs.i18n import Message, N_
 from labs.spotchecks.models import (ENTITY_KINDS, INSTRUMENT_KINDS, RISK_LEVELS, Region, RegistryEntity,
                                     RegistryImport, RegistryInspector, RegistryInstrument)
 
@@ -58,27 +58,41 @@ LOOKUP_BATCH = 900  # bound parameters per IN (...): under SQLite's old limit of
 STALE_AFTER = dt.timedelta(minutes=10)  # a running job without a sign of life for this long is taken again
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-# Why a row was rejected, in English for the command line (the pages translate the reason codes).
+# Why a row was rejected: a stable code (stored in an upload's report, printed by the command) and
+# its message, with the rejection's field, value and detail as params; the page and the command
+# show it in their reader's language. The detail is data, never a sentence: a line number, a
+# length, the expected check character, a credit-code problem ("length" or "format").
 REASONS = {
-    "missing_field": "{field} is missing",
-    "credit_code_format": "{field} {value!r} is not a unified social credit code ({detail})",
-    "credit_code_check": "{field} {value!r} has a wrong check character (expected {detail})",
-    "duplicate_in_file": "{field} {value!r} repeats line {detail}",
-    "already_registered": "{value!r} is already registered",
-    "unknown_region": "unknown region {value!r}",
-    "unknown_entity": "no registered entity has the credit code {value!r}",
-    "unknown_kind": "unknown {field} {value!r}",
-    "unknown_risk_level": "unknown risk level {value!r} (high, medium or low)",
-    "too_long": "{field} is longer than {detail} characters",
-    "bad_email": "{value!r} is not an e-mail address",
-    "extra_fields": "more fields than the header names",
-    "bad_header": "the header row {detail}",
-    "not_utf8": "the file is not UTF-8 text from here on",
-    "no_header": "the file has no header row",
-    "changed": "the registry changed during the import ({detail}); import the file again",
+    "missing_field": N_("%(field)s is missing"),
+    "credit_code_format": N_("%(field)s '%(value)s' is not a unified social credit code: %(problem)s"),
+    "credit_code_check": N_("%(field)s '%(value)s' has a wrong check character (expected %(detail)s)"),
+    "duplicate_in_file": N_("%(field)s '%(value)s' repeats line %(detail)s"),
+    "already_registered": N_("'%(value)s' is already registered"),
+    "unknown_region": N_("unknown region '%(value)s'"),
+    "unknown_entity": N_("no registered entity has the credit code '%(value)s'"),
+    "unknown_kind": N_("unknown %(field)s '%(value)s'"),
+    "unknown_risk_level": N_("unknown risk level '%(value)s' (high, medium or low)"),
+    "too_long": N_("%(field)s is longer than %(detail)s characters"),
+    "bad_email": N_("'%(value)s' is not an e-mail address"),
+    "extra_fields": N_("more fields than the header names"),
+    # field: the columns missing, value: the unknown ones, detail: all of them
+    "bad_header": N_("the header row lacks %(field)s and has unknown columns %(value)s"),
+    "unreadable": N_("the file cannot be read as CSV from here on (%(detail)s)"),  # detail: the parser's words
+    "not_utf8": N_("the file is not UTF-8 text from here on"),
+    "no_header": N_("the file has no header row"),
+    # value: the entity no longer registered
+    "changed": N_("the registry changed during the import: '%(value)s' is no longer registered; import the file "
+                  "again"),
+}
+# What a reason says when its field or its value is empty.
+REASONS_WITHOUT = {
+    ("bad_header", "value"): N_("the header row lacks %(field)s"),
+    ("bad_header", "field"): N_("the header row has unknown columns %(value)s"),
+    ("changed", "value"): N_("the registry changed during the import; import the file again"),
 }
 
 Progress = Callable[[str, int, int], None]  # phase ("validating" | "writing"), rows, bytes read
+PHASES = {"validating": N_("checking every row"), "writing": N_("writing")}  # as people read them
 
 
 @dataclass
@@ -89,10 +103,20 @@ class Rejection:
     value: str = ""
     detail: str = ""
 
-    def message(self) -> str:
-        return REASONS[self.reason].format(field=self.field, value=self.value, detail=self.detail)
+    def message(self) -> Message:
+        """Why, with its params bound: `render` shows it in the reader's language."""
+        text = REASONS[self.reason]
+        for name in ("value", "field"):
+            if not getattr(self, name) and (self.reason, name) in REASONS_WITHOUT:
+                text = REASONS_WITHOUT[self.reason, name]
+                break
+        params = {"field": self.field, "value": self.value, "detail": self.detail}
+        if self.reason == "credit_code_format":  # reports stored by earlier versions held words here
+            params["problem"] = CREDIT_CODE_PROBLEMS.get(self.detail, self.detail)
+        return text % params
 
     def as_row(self) -> list:
+        """As an upload's report stores it: the code and the params, no sentence."""
         return [self.line, self.reason, self.field, self.value, self.detail]
 
 
@@ -182,7 +206,7 @@ class _Reader:
             _reject(self.result, Rejection(reader.line_num + 1, "not_utf8"))
         except csv.Error as exc:
             self.result.rejected += 1
-            _reject(self.result, Rejection(reader.line_num, "bad_header", detail=f"cannot be read: {exc}"))
+            _reject(self.result, Rejection(reader.line_num, "unreadable", detail=str(exc)[:200]))
         finally:
             self.done = self.stream.tell()
             wrapper.detach()  # the caller closes the file
@@ -190,16 +214,12 @@ class _Reader:
     def _read_header(self, header: list[str]) -> bool:
         names = [name.strip().lower() for name in header]
         columns = dict(COLUMNS[self.kind])
-        problems = []
         missing = [name for name, required in columns.items() if required and name not in names]
-        unknown = [name for name in names if name not in columns]
-        if missing:
-            problems.append("lacks " + ", ".join(missing))
-        if unknown:
-            problems.append("has unknown columns " + ", ".join(repr(name) for name in unknown))
-        if problems:
+        unknown = [name[:40] for name in names if name not in columns][:20]  # a header row may hold anything
+        if missing or unknown:
             self.result.rejected += 1
-            _reject(self.result, Rejection(1, "bad_header", detail="; ".join(problems)))
+            _reject(self.result, Rejection(1, "bad_header", ", ".join(missing), ", ".join(unknown),
+                                           ", ".join(missing + unknown)))
             return False
         # An optional column left out reads as empty: it points past the file's own fields.
         absent = [name for name in columns if name not in names]
@@ -235,8 +255,7 @@ def _credit_code(value: str, name: str, line: int, problems: list[Rejection]) ->
         from stdnum.cn.uscc import calc_check_digit
         problems.append(Rejection(line, "credit_code_check", name, code, calc_check_digit(code[:17])))
     elif problem is not None:
-        problems.append(Rejection(line, "credit_code_format", name, code,
-                                  "18 characters" if problem == "length" else "format"))
+        problems.append(Rejection(line, "credit_code_format", name, code[:40], problem))
     return code
 
 
@@ -492,8 +511,7 @@ class _Instruments(_Importer):
         ids = _entity_ids(self.session, [row[1] for row in chunk])
         gone = [row for row in chunk if row[1] not in ids]
         if gone:
-            self._problems([Rejection(gone[0][0], "changed", "entity_credit_code", gone[0][1],
-                                      "an entity is no longer registered")])
+            self._problems([Rejection(gone[0][0], "changed", "entity_credit_code", gone[0][1])])
             raise ImportRefused(self.result)
         insert_rows(self.session, "registry_instruments", ("entity_id", "kind", "serial_number", "description"),
                      [(ids[code], kind, serial, description) for _, code, kind, serial, description in chunk])
@@ -603,8 +621,9 @@ def import_registry(session: Session, actor: Actor | None, kind: str, open_file:
         except (IntegrityError, psycopg.IntegrityError) as exc:  # COPY raises psycopg's own
             # Someone registered the same entity or instrument since the rows were checked.
             session.rollback()
+            log.info("registry import of %s refused: %s", kind, str(getattr(exc, "orig", exc)).splitlines()[0][:200])
             result.rejected += 1
-            _reject(result, Rejection(0, "changed", detail=str(getattr(exc, "orig", exc)).splitlines()[0][:200]))
+            _reject(result, Rejection(0, "changed"))
             raise ImportRefused(result) from None
     audit.record(session, actor_id, f"registry.import_{kind}", "registry", 0, None,
                  {"rows": result.rows, "added": result.added, "updated": result.updated})

@@ -24,6 +24,7 @@ from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.db import get_session
 from labs.errors import Conflict, DomainError
+from labs.i18n import render
 from labs.spotchecks import registry, results, schemas, service
 from labs.web.common import commit_button, commit_form, domain_error_page, read_form
 
@@ -38,29 +39,11 @@ IMPORT_STATE = {"queued": lazy_gettext("waiting for the importer"), "running": l
                 "done": lazy_gettext("imported"), "refused": lazy_gettext("refused: nothing was imported"),
                 "failed": lazy_gettext("failed: nothing was imported")}
 PHASE = {"validating": lazy_gettext("checking every row"), "writing": lazy_gettext("writing")}
-REASON = {
-    "missing_field": lazy_gettext("%(field)s is missing"),
-    "credit_code_format": lazy_gettext("%(field)s %(value)s is not a unified social credit code"),
-    "credit_code_check": lazy_gettext("%(field)s %(value)s has a wrong check character (expected %(detail)s)"),
-    "duplicate_in_file": lazy_gettext("%(field)s %(value)s repeats line %(detail)s"),
-    "already_registered": lazy_gettext("%(value)s is already registered"),
-    "unknown_region": lazy_gettext("unknown region %(value)s"),
-    "unknown_entity": lazy_gettext("no registered entity has the credit code %(value)s"),
-    "unknown_kind": lazy_gettext("unknown %(field)s %(value)s"),
-    "unknown_risk_level": lazy_gettext("unknown risk level %(value)s (high, medium or low)"),
-    "too_long": lazy_gettext("%(field)s is longer than %(detail)s characters"),
-    "bad_email": lazy_gettext("%(value)s is not an e-mail address"),
-    "extra_fields": lazy_gettext("more fields than the header names"),
-    "bad_header": lazy_gettext("the header row %(detail)s"),
-    "not_utf8": lazy_gettext("the file is not UTF-8 text from here on"),
-    "no_header": lazy_gettext("the file has no header row"),
-    "changed": lazy_gettext("the registry changed during the import; import the file again"),
-}
 
 
 def reason_text(row: list) -> str:
-    _line, reason, field, value, detail = row
-    return str(REASON[reason]) % {"field": field, "value": value, "detail": detail}
+    """A stored report row ([line, reason, field, value, detail]) in the page's language."""
+    return render(registry.Rejection(*row).message())
 
 
 @blp.context_processor

@@ -3,6 +3,9 @@ of a procedure document (a shipped file, or a corrected version a lab manager po
 
 Every figure a verification computes with lives in these documents, none in code, so a figure
 can be corrected without a release and each result keeps the version that produced it.
+
+What is wrong with a field is a message (N_) with its params, shown in the reader's language; a
+value from the document is quoted as JSON, the form the lab manager wrote it in.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ CONNECTIONS = ("direct", "ct")
 ELEMENTS = ("single", "3p4w", "3p3w")
 # "1", or a power factor below 1 with L (inductive) or C (capacitive): "0.5L", "0.8C"
 POWER_FACTOR = re.compile(r"1|0\.\d*[1-9][LC]")
+ABOVE = N_("must be above %(other)s")  # a bound that must exceed its pair
 
 
 def shipped() -> list[dict]:
@@ -64,6 +68,12 @@ def _fail(errors, path, message):
     errors.setdefault(path or "(document)", []).append(message)
 
 
+def _quoted(value) -> str:
+    """A value of the document as the message shows it: JSON, cut short."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _join(path, name):
     return f"{path}.{name}" if path else str(name)
 
@@ -71,15 +81,15 @@ def _join(path, name):
 def _decimal(*, positive=False):
     def check(value, path, errors):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return _fail(errors, path, "must be a number or a decimal string")
+            return _fail(errors, path, N_("must be a number or a decimal string"))
         try:
             number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
         except InvalidOperation:
-            return _fail(errors, path, f"{value!r} is not a decimal number")
+            return _fail(errors, path, N_("%(value)s is not a decimal number") % {"value": _quoted(value)})
         if not number.is_finite():
-            return _fail(errors, path, "must be finite")
+            return _fail(errors, path, N_("must be finite"))
         if positive and number <= 0:
-            return _fail(errors, path, "must be positive")
+            return _fail(errors, path, N_("must be positive"))
         return format(number, "f")
     return check
 
@@ -89,9 +99,9 @@ def _integer(*, minimum):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            return _fail(errors, path, "must be a whole number")
+            return _fail(errors, path, N_("must be a whole number"))
         if value < minimum:
-            return _fail(errors, path, f"must be at least {minimum}")
+            return _fail(errors, path, N_("must be at least %(minimum)s") % {"minimum": minimum})
         return value
     return check
 
@@ -99,18 +109,20 @@ def _integer(*, minimum):
 def _text(*choices, pattern=None):
     def check(value, path, errors):
         if not isinstance(value, str) or not value.strip():
-            return _fail(errors, path, "must be a non-empty string")
+            return _fail(errors, path, N_("must be a non-empty string"))
         if choices and value not in choices:
-            return _fail(errors, path, f"must be one of {', '.join(choices)}, not {value!r}")
+            return _fail(errors, path, N_("must be %(choices)s, not %(value)s")
+                         % {"choices": list(choices), "value": _quoted(value)})
         if pattern and not pattern.fullmatch(value):
-            return _fail(errors, path, f"{value!r} is not of the form {pattern.pattern}")
+            return _fail(errors, path, N_("%(value)s is not of the form %(pattern)s")
+                         % {"value": _quoted(value), "pattern": pattern.pattern})
         return value
     return check
 
 
 def _boolean(value, path, errors):
     if not isinstance(value, bool):
-        return _fail(errors, path, "must be true or false")
+        return _fail(errors, path, N_("must be true or false"))
     return value
 
 
@@ -121,7 +133,7 @@ def _nullable(check):
 def _list(item):
     def check(value, path, errors):
         if not isinstance(value, list) or not value:
-            return _fail(errors, path, "must be a non-empty list")
+            return _fail(errors, path, N_("must be a non-empty list"))
         return [item(v, f"{path}[{i}]", errors) for i, v in enumerate(value)]
     return check
 
@@ -130,18 +142,18 @@ def _object(fields: dict):
     """An object with the named fields (name: (check, required)); every object may carry a "note"."""
     def check(value, path, errors):
         if not isinstance(value, dict):
-            return _fail(errors, path, "must be an object")
+            return _fail(errors, path, N_("must be an object"))
         out = {}
         for name, (field_check, required) in fields.items():
             if name in value:
                 out[name] = field_check(value[name], _join(path, name), errors)
             elif required:
-                _fail(errors, _join(path, name), "is required")
+                _fail(errors, _join(path, name), N_("is required"))
         for name in value:
             if name == "note":
                 out["note"] = _text()(value["note"], _join(path, "note"), errors)
             elif name not in fields:
-                _fail(errors, _join(path, name), "is not a field of this procedure")
+                _fail(errors, _join(path, name), N_("is not a field of this procedure"))
         return out
     return check
 
@@ -150,11 +162,12 @@ def _keyed(item, *, key_pattern=None):
     """An object keyed by names the data chooses (accuracy classes, numbers of runs), each value an `item`."""
     def check(value, path, errors):
         if not isinstance(value, dict) or not value:
-            return _fail(errors, path, "must be a non-empty object")
+            return _fail(errors, path, N_("must be a non-empty object"))
         out = {}
         for name, v in value.items():
             if key_pattern and not key_pattern.fullmatch(name):
-                _fail(errors, _join(path, name), f"{name!r} is not of the form {key_pattern.pattern}")
+                _fail(errors, _join(path, name), N_("%(value)s is not of the form %(pattern)s")
+                      % {"value": _quoted(name), "pattern": key_pattern.pattern})
             else:
                 out[name] = item(v, _join(path, name), errors)
         return out
@@ -172,10 +185,11 @@ def _optional(check):
 def _point(value, path, errors):
     """A point of the plan: its fields depend on its operation."""
     if not isinstance(value, dict):
-        return _fail(errors, path, "must be an object")
+        return _fail(errors, path, N_("must be an object"))
     operation = value.get("operation")
     if not isinstance(operation, str) or operation not in POINT_FIELDS:
-        _fail(errors, _join(path, "operation"), f"must be one of {', '.join(POINT_FIELDS)}, not {operation!r}")
+        _fail(errors, _join(path, "operation"), N_("must be %(choices)s, not %(value)s")
+              % {"choices": list(POINT_FIELDS), "value": _quoted(operation)})
         return None
     return _object({"key": _required(_text()), "operation": _required(_text()), **POINT_FIELDS[operation]})(
         value, path, errors)
@@ -294,35 +308,39 @@ METHOD_FIELDS = {
 
 def _check_consistency(doc: dict, errors: dict) -> None:
     """Rules across fields, once every field has the right shape."""
-    instrument_kind, rig_kind, operations = METHODS[doc["method"]]
+    method = doc["method"]
+    instrument_kind, rig_kind, operations = METHODS[method]
     if doc["instrument_kind"] != instrument_kind:
-        _fail(errors, "instrument_kind", f"method {doc['method']} verifies {instrument_kind}")
+        _fail(errors, "instrument_kind", N_("method %(method)s verifies %(kind)s")
+              % {"method": method, "kind": instrument_kind})
     if doc["rig_kind"] != rig_kind:
-        _fail(errors, "rig_kind", f"method {doc['method']} runs on the {rig_kind} rig")
+        _fail(errors, "rig_kind", N_("method %(method)s runs on the %(rig)s rig") % {"method": method, "rig": rig_kind})
     keys = set()
     for i, point in enumerate(doc["points"]):
         if point["operation"] not in operations:
-            _fail(errors, f"points[{i}].operation", f"method {doc['method']} has only {', '.join(operations)} points")
+            _fail(errors, f"points[{i}].operation", N_("method %(method)s has only %(operations)s points")
+                  % {"method": method, "operations": list(operations)})
         if point["key"] in keys:
-            _fail(errors, f"points[{i}].key", f"{point['key']!r} is used twice")
+            _fail(errors, f"points[{i}].key", N_("%(value)s is used twice") % {"value": _quoted(point["key"])})
         keys.add(point["key"])
-    if doc["method"] == "dispenser_volume":
+    if method == "dispenser_volume":
         t = doc["temperature"]
         if Decimal(t["ambient_min_c"]) >= Decimal(t["ambient_max_c"]):
-            _fail(errors, "temperature.ambient_max_c", "must be above ambient_min_c")
-    elif doc["method"] == "meter_pulse":
+            _fail(errors, "temperature.ambient_max_c", ABOVE % {"other": "ambient_min_c"})
+    elif method == "meter_pulse":
         r = doc["repetitions"]
         if Decimal(r["near_limit_low"]) >= Decimal(r["near_limit_high"]):
-            _fail(errors, "repetitions.near_limit_high", "must be above near_limit_low")
+            _fail(errors, "repetitions.near_limit_high", ABOVE % {"other": "near_limit_low"})
         classes = set(doc["classes"])
         for i, row in enumerate(doc["mpe_table"]):
             for cls in classes - set(row["mpe_pct"]):
-                _fail(errors, f"mpe_table[{i}].mpe_pct.{cls}", "is required: the procedure has this class")
+                _fail(errors, f"mpe_table[{i}].mpe_pct.{cls}", N_("is required: the procedure has this class"))
             for cls in set(row["mpe_pct"]) - classes:
-                _fail(errors, f"mpe_table[{i}].mpe_pct.{cls}", "is not a class of this procedure")
+                _fail(errors, f"mpe_table[{i}].mpe_pct.{cls}", N_("is not a class of this procedure"))
             if row["below_ib"] is not None and Decimal(row["below_ib"]) <= Decimal(row["from_ib"]):
-                _fail(errors, f"mpe_table[{i}].below_ib", "must be above from_ib")
-    elif doc["method"] == "taxi_distance_time":
+                _fail(errors, f"mpe_table[{i}].below_ib", ABOVE % {"other": "from_ib"})
+    elif method == "taxi_distance_time":
         d = doc["distance"]
         if not Decimal(d["mpe_low_pct"]) < 0 < Decimal(d["mpe_high_pct"]):
-            _fail(errors, "distance", "mpe_low_pct must be negative and mpe_high_pct positive")
+            _fail(errors, "distance", N_("%(low)s must be negative and %(high)s positive")
+                  % {"low": "mpe_low_pct", "high": "mpe_high_pct"})

@@ -3,7 +3,7 @@ shares (labs.web.common). Each feature's pages live with it (booking.views, with
 booking/templates/booking/); the app factory registers them.
 
 Translations: message ids are English, Simplified Chinese by default; after changing texts run
-    pybabel extract -F labs/babel.cfg -k lazy_gettext -k N_ --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs booking
+    pybabel extract -F labs/babel.cfg -k lazy_gettext -k N_ --no-location --sort-output --no-wrap -o labs/translations/messages.pot labs booking devices
     pybabel update -i labs/translations/messages.pot -d labs/translations --no-fuzzy-matching --no-wrap --ignore-obsolete
     pybabel compile -d labs/translations
 and commit the .po and .mo files (a fresh clone needs no build step).

@@ -12,7 +12,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("labs", "booking")
+PACKAGES = ("labs", "booking", "devices")
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "N_": None}
 LOCALES = ("zh_Hans_CN", "zh_Hant_TW")
 
