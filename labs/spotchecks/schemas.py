@@ -27,10 +27,10 @@ class PlanIn(ma.Schema):
     regions = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$")), required=True,
                              validate=ma.validate.Length(min=1, max=500),
                              metadata=_is("the administrative divisions in scope (six-digit GB/T 2260 codes)"))
-    entity_kinds = ma.fields.List(Line(validate=ma.validate.Length(min=1, max=40)),
-                                  required=True, validate=ma.validate.Length(min=1, max=50),
+    entity_kinds = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(ENTITY_KINDS)),
+                                  required=True, validate=ma.validate.Length(min=1, max=len(ENTITY_KINDS)),
                                   metadata=_is("the kinds of registry entity in scope, as the registry names them "
-                                               f"({', '.join(ENTITY_KINDS)})"))
+                                               "(a kind it does not know would draw nothing)"))
     shares = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(RISK_LEVELS)),
                             values=ma.fields.String(validate=ma.validate.Regexp(
                                 SHARE, error="a share from 0 to 1, at most four decimals (0.05 is 5 %)")),

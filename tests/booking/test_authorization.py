@@ -1121,7 +1121,7 @@ PLAN_SECRETS = ("one", "two")
 
 
 def _plan_body() -> dict:
-    return {"name": "抽查", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel station"],
+    return {"name": "抽查", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel_station"],
             "shares": {"high": "1"}, "draw_date": "2026-12-01"}
 
 
@@ -1159,7 +1159,7 @@ def _task_instrument(sc: Scene) -> int:
     def make():
         with sc.app.app_context(), session_scope(sc.app) as s:
             s.merge(Region(code="320300", name="徐州市"))
-            entity = RegistryEntity(credit_code=OWNER_CODE, name="Enterprise 0", kind="fuel station", region="320300",
+            entity = RegistryEntity(credit_code=OWNER_CODE, name="Enterprise 0", kind="fuel_station", region="320300",
                                     risk_level="high")
             s.add(entity)
             s.flush()

@@ -51,7 +51,7 @@ PLANS = select(func.count()).select_from(Plan)
 
 def _add_plan(app, name: str) -> None:
     with session_scope(app) as session:
-        session.add(Plan(name=name, instrument_kind="fuel_dispenser", regions=["320100"], entity_kinds=["fuel station"],
+        session.add(Plan(name=name, instrument_kind="fuel_dispenser", regions=["320100"], entity_kinds=["fuel_station"],
                          shares={"high": "1"}, draw_date=dt.date(2026, 12, 1), state="drawn"))
 
 
@@ -59,7 +59,7 @@ def _insert_plan_elsewhere(engine, name: str) -> None:
     """Written as another process would: no ORM session of this one knows of it."""
     with engine.begin() as conn:
         conn.execute(insert(Plan).values(name=name, instrument_kind="fuel_dispenser", regions=["320100"],
-                                         entity_kinds=["fuel station"], shares={"high": "1"},
+                                         entity_kinds=["fuel_station"], shares={"high": "1"},
                                          draw_date=dt.date(2026, 12, 1), state="drawn"))
 
 

@@ -22,7 +22,7 @@ def registry(app):
             session.merge(region)  # the shipped divisions may be loaded already
         session.flush()
         for n in range(30):
-            entity = RegistryEntity(credit_code=code(n), name=f"加油站 {n}", kind="fuel station",
+            entity = RegistryEntity(credit_code=code(n), name=f"加油站 {n}", kind="fuel_station",
                                     region="320100" if n % 2 else "320200", risk_level="high" if n < 10 else "low",
                                     affiliation="中石化" if n % 3 == 0 else "")
             session.add(entity)

@@ -20,7 +20,7 @@ from tests.spotchecks.test_tasks import SECRETS, _draw, _first_task, _inspector_
 from tests.web.conftest import csrf_token, signed_in
 
 PLAN_FORM = {"name": "2026 年加油机专项抽查", "instrument_kind": "fuel_dispenser", "regions": "320100, 320200",
-             "entity_kinds": "fuel station", "share_high": "20", "inspectors_per_task": "2",
+             "entity_kinds": "fuel_station", "share_high": "20", "inspectors_per_task": "2",
              "instruments_per_entity": "1", "draw_date": "2026-12-01", "publication_working_days": "20"}
 
 

@@ -24,7 +24,7 @@ SECRETS = ["纪检监察室：第四轮抽查 7731", "企业观察员 k2Xq9"]
 
 def _plan(world, headers, **extra) -> int:
     body = {"name": "2026 年第四轮加油机抽查", "instrument_kind": "fuel_dispenser", "regions": ["320100", "320200"],
-            "entity_kinds": ["fuel station"], "shares": {"high": "0.3", "low": "0.05"}, "inspectors_per_task": 2,
+            "entity_kinds": ["fuel_station"], "shares": {"high": "0.3", "low": "0.05"}, "inspectors_per_task": 2,
             "instruments_per_entity": 1, "draw_date": "2026-12-01", **extra}
     r = world.client.post("/api/v1/spotchecks/plans", json=body, headers=headers)
     assert r.status_code == 201, r.json
@@ -133,6 +133,6 @@ def test_only_organisers_make_plans_and_witnesses_are_needed(app, world, registr
     lonely = world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers)
     assert lonely.status_code == 409 and "at least 2 witnesses" in lonely.json["detail"]
     one_inspector = world.client.post("/api/v1/spotchecks/plans", headers=headers, json={
-        "name": "x", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel station"],
+        "name": "x", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel_station"],
         "shares": {"high": "0.1"}, "inspectors_per_task": 1, "draw_date": "2026-12-01"})
     assert one_inspector.status_code == 422 and "inspectors_per_task" in one_inspector.json["errors"]

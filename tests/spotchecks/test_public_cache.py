@@ -19,7 +19,7 @@ URL = "/api/v1/spotchecks/results"
 
 def _plan(app, name: str = "round") -> int:
     with session_scope(app) as session:
-        plan = Plan(name=name, instrument_kind="fuel_dispenser", regions=["320100"], entity_kinds=["fuel station"],
+        plan = Plan(name=name, instrument_kind="fuel_dispenser", regions=["320100"], entity_kinds=["fuel_station"],
                     shares={"high": "1"}, draw_date=dt.date.today(), state="drawn")
         session.add(plan)
         session.flush()

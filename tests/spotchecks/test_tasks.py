@@ -27,7 +27,7 @@ def _draw(app, **plan_fields) -> int:
     with session_scope(app) as session:
         plan = service.create_plan(session, SYSTEM, {
             "name": "2026 年第四轮", "instrument_kind": "fuel_dispenser", "regions": ["320100", "320200"],
-            "entity_kinds": ["fuel station"], "shares": {"high": "0.2"}, "inspectors_per_task": 2,
+            "entity_kinds": ["fuel_station"], "shares": {"high": "0.2"}, "inspectors_per_task": 2,
             "instruments_per_entity": 1, "draw_date": dt.date(2026, 12, 1), **plan_fields})
         for secret in SECRETS:
             service.add_witness(session, SYSTEM, plan.id, "witness", hashlib.sha256(secret.encode()).hexdigest())

@@ -466,7 +466,7 @@ ROUTES = [
           ("inspector",), ("technician", "enterprise", "anonymous"), examples=8, extra_keys=JUNK_QUERY),
     Route("POST", "spotchecks.new_plan", lambda c: _one("/spotchecks/plans/new"),
           lambda c: {"name": _one("抽查"), "instrument_kind": _one("fuel_dispenser"), "regions": _one("320100, 320300"),
-                     "entity_kinds": _one(["fuel station"]), "share_high": _one("100"), "share_medium": _one("50"),
+                     "entity_kinds": _one(["fuel_station"]), "share_high": _one("100"), "share_medium": _one("50"),
                      "share_low": _one(None), "inspectors_per_task": _one("2"), "instruments_per_entity": _one("1"),
                      "draw_date": _one("2026-12-01"), "publication_working_days": _one("20")},
           ("inspector", "admin"), ("manager", "enterprise", "anonymous"), examples=50, lists=("entity_kinds",)),
@@ -720,7 +720,7 @@ def _verification_world(app, world, ctx: dict) -> dict:
         ids["procedure"] = next(d for d in procedures.shipped() if d["code"] == "JJG 443" and d["in_force"])
         s.merge(Region(code="320100", name="南京市"))
         s.merge(Region(code="320300", name="徐州市"))
-        entity = RegistryEntity(credit_code=CODES[0], name="Enterprise 0", kind="fuel station", region="320300",
+        entity = RegistryEntity(credit_code=CODES[0], name="Enterprise 0", kind="fuel_station", region="320300",
                                 risk_level="high")
         s.add(entity)
         s.flush()
@@ -735,7 +735,7 @@ def _verification_world(app, world, ctx: dict) -> dict:
         for state in steps:
             plan = spotchecks.create_plan(s, SYSTEM, {
                 "name": f"抽查 {state}", "instrument_kind": "fuel_dispenser", "regions": ["320300"],
-                "entity_kinds": ["fuel station"], "shares": {"high": "1"}, "draw_date": dt.date(2026, 12, 1)})
+                "entity_kinds": ["fuel_station"], "shares": {"high": "1"}, "draw_date": dt.date(2026, 12, 1)})
             if steps.index(state) >= 1:
                 for commitment in COMMITMENTS:
                     spotchecks.add_witness(s, SYSTEM, plan.id, "witness", commitment)
