@@ -33,7 +33,7 @@ def _app_with_secret_key():
     try:
         require_secret_key(app.config["SECRET_KEY"])
     except MissingSecretKey as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(render(exc.args[0])) from None
     return app
 
 
@@ -200,7 +200,7 @@ def serve(host, port, workers, threads, fd):
     try:
         listener = listen(host, port) if fd is None else None
     except PortInUse as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(render(exc.args[0])) from None
     _app_with_secret_key()  # the workers build their own apps; this only checks the key first
     run_server(host, port, workers, listener.fileno() if listener else fd, threads)
 
@@ -246,7 +246,7 @@ def demo(host, port, workers):
     try:
         listener = listen(host, port)  # before anything starts: a port in use fails at once
     except PortInUse as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(render(exc.args[0])) from None
     app = _app()
     if not os.environ.get(SECRET_KEY_VARIABLE):
         # The workers (and the runner and scheduler) read the key from the environment they inherit.

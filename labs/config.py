@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from labs.i18n import N_
+
 SECRET_KEY_VARIABLE = "LABS_SECRET_KEY"
 MIN_SECRET_KEY_BYTES = 32
 HOW_TO_MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -47,14 +49,14 @@ def _flag(value: str | None) -> bool:
 
 def require_secret_key(key: str | None) -> str:
     """The key, if it is long enough to sign sessions and tokens; else MissingSecretKey."""
+    how = {"variable": SECRET_KEY_VARIABLE, "command": HOW_TO_MAKE_A_KEY}
     if not key:
-        raise MissingSecretKey(
-            f"{SECRET_KEY_VARIABLE} is not set: the service signs session cookies with it and will not "
-            f"start without one. Make one with\n    export {SECRET_KEY_VARIABLE}=$({HOW_TO_MAKE_A_KEY})")
+        raise MissingSecretKey(N_("%(variable)s is not set: the service signs session cookies with it and will not "
+                                  "start without one. Make one with\n    export %(variable)s=$(%(command)s)") % how)
     if len(key.encode()) < MIN_SECRET_KEY_BYTES:
-        raise MissingSecretKey(
-            f"{SECRET_KEY_VARIABLE} is {len(key.encode())} bytes long; it must be at least "
-            f"{MIN_SECRET_KEY_BYTES}. Make one with\n    export {SECRET_KEY_VARIABLE}=$({HOW_TO_MAKE_A_KEY})")
+        raise MissingSecretKey(N_("%(variable)s is %(length)s bytes long; it must be at least %(minimum)s. Make one "
+                                  "with\n    export %(variable)s=$(%(command)s)")
+                               % {**how, "length": len(key.encode()), "minimum": MIN_SECRET_KEY_BYTES})
     return key
 
 

@@ -21,6 +21,8 @@ from gunicorn.glogging import Logger
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import _DEFER, TConn, ThreadWorker
 
+from labs.i18n import N_
+
 HEADER_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its header
 IO_TIMEOUT = 30.0  # seconds one read or write of a request's body or response may block
 HEAD_LIMIT = 64 * 1024  # past this many bytes the parser takes over (and refuses an oversized header)
@@ -157,8 +159,8 @@ def listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port), backlog=2048)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"{host}:{port} is already in use (another labs serve or labs demo?): stop it, or "
-                            "choose another port with --port") from None
+            raise PortInUse(N_("%(address)s is already in use (another labs serve or labs demo?): stop it, or "
+                               "choose another port with --port") % {"address": f"{host}:{port}"}) from None
         raise
 
 

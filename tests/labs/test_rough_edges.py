@@ -85,7 +85,7 @@ def test_labs_h_prints_the_help():
 def test_a_port_in_use_fails_at_once_and_says_so(command, tmp_path):
     env = {**os.environ, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
            "LABS_DATABASE_URL": f"sqlite:///{tmp_path / 'labs.sqlite3'}",
-           "LABS_SECRET_KEY": "a secret key of at least thirty-two bytes"}
+           "LABS_SECRET_KEY": "a secret key of at least thirty-two bytes", "LC_ALL": "C"}
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         done = subprocess.run([str(LABS_BIN), command, "--port", str(port)], env=env, capture_output=True,

@@ -18,7 +18,8 @@ LABS_BIN = Path(sys.executable).with_name("labs")
 
 def _env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "LABS_SECRET_KEY"}
-    env.update(LABS_DATABASE_URL=f"sqlite:///{tmp_path / 'labs.sqlite3'}", LABS_INSTANCE_PATH=str(tmp_path / "i"))
+    env.update(LABS_DATABASE_URL=f"sqlite:///{tmp_path / 'labs.sqlite3'}", LABS_INSTANCE_PATH=str(tmp_path / "i"),
+               LC_ALL="C")  # English, whatever this machine's locale
     env.update(extra)
     return env
 
@@ -36,6 +37,13 @@ def test_a_short_secret_key_is_refused_naming_the_minimum(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "31 bytes long" in done.stderr and "at least 32" in done.stderr
+
+
+def test_the_refusal_speaks_the_terminals_language(tmp_path):
+    done = subprocess.run([str(LABS_BIN), "serve", "--port", "1"], env=_env(tmp_path, LC_ALL="zh_CN.UTF-8"),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "未设置 LABS_SECRET_KEY" in done.stderr and "secrets.token_urlsafe" in done.stderr
 
 
 def test_the_demo_makes_a_private_key_once_and_reuses_it(tmp_path):
