@@ -245,12 +245,17 @@ def refuse_nul():
     return None
 
 
+def has_body() -> bool:
+    """Whether the request carries a body: a length, or a chunked one (no length told in advance)."""
+    return bool(request.content_length or request.headers.get("Transfer-Encoding"))
+
+
 def refuse_non_json_body():
     """An operation that reads a JSON body answers 415 to a body of another type: webargs would read
     it as an empty document and report every field as missing, which misleads."""
     if not request.path.startswith("/api") or request.is_json or request.method not in ("POST", "PUT", "PATCH"):
         return None
-    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+    if not has_body():
         return None
     view = current_app.view_functions.get(request.endpoint)
     parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from labs.api import problem
+from labs.api import has_body, problem
 from labs.i18n import N_, render
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: no form or JSON document of this service comes near it
@@ -106,7 +106,7 @@ def _refuse_deep_json():
     """Python's JSON parser recurses once per level: 100 000 levels of '[' end in a RecursionError
     (a 500), and deep documents that do parse would strain every walker after it. Parsed here once
     (the result is cached for the handler); too deep is a 400 naming the limit."""
-    if not request.is_json or not request.content_length and not request.headers.get("Transfer-Encoding"):
+    if not request.is_json or not has_body():
         return None
     try:
         document = request.get_json(silent=True)

@@ -104,7 +104,12 @@ def remember_choice():
 
 def vary_on_language(response):
     # What a response says depends on Accept-Language: caches must not hand one language to all.
-    response.vary.add("Accept-Language")
+    # Written directly: response.vary parses the header into a set and writes it back, at every request.
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Accept-Language"
+    elif "accept-language" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Language"
     return response
 
 
@@ -248,9 +253,20 @@ def speaking(locale: str):
         _outside_app.reset(token)
 
 
+@cache
+def _locale(tag: str) -> Locale:
+    return Locale.parse(tag)
+
+
+def _selected_locale() -> Locale:
+    # flask-babel parses a selector's string every request (a file-system check and a parse); a
+    # Locale it takes as it is, and there are three of ours.
+    return _locale(select_locale())
+
+
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=_selected_locale)
     app.before_request(remember_choice)
     app.after_request(vary_on_language)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_TAGS=TAGS)
