@@ -149,36 +149,49 @@ def recusal(inspector: Inspector, credit_code: str, entity_affiliation: str | No
     return None
 
 
-def inspector_order(seed: str, credit_code: str, inspector_ids: list[int]) -> list[int]:
-    """Inspector ids in the order of rank('<credit_code>#<id>'). The inner SHA-256 state after the
-    key and '<credit_code>#' is shared by every inspector of the entity (the same digests as rank)."""
+@functools.lru_cache(maxsize=8)
+def _labels(inspector_ids: tuple[int, ...]) -> tuple[bytes, ...]:
+    """'<id>' as bytes, made once per pool rather than once per entity drawn."""
+    return tuple(str(inspector_id).encode("ascii") for inspector_id in inspector_ids)
+
+
+def _inspector_positions(seed: str, credit_code: str, inspector_ids: tuple[int, ...]) -> list[int]:
+    """Positions in inspector_ids in the order of rank('<credit_code>#<id>'). The inner SHA-256 state
+    after the key and '<credit_code>#' is shared by every inspector of the entity (the same digests
+    as rank)."""
     inner, outer = _keyed(seed)
     prefix = inner.copy()
     prefix.update(f"{credit_code}#".encode("utf-8"))
     prefix_copy, outer_copy = prefix.copy, outer.copy
-    keyed = []
-    for inspector_id in inspector_ids:
+    digests = []
+    append = digests.append
+    for label in _labels(inspector_ids):
         i, o = prefix_copy(), outer_copy()
-        i.update(str(inspector_id).encode("ascii"))
+        i.update(label)
         o.update(i.digest())
-        keyed.append((o.digest(), inspector_id))
-    keyed.sort()
-    return [inspector_id for _, inspector_id in keyed]
+        append(o.digest())
+    return sorted(range(len(digests)), key=digests.__getitem__)
+
+
+def inspector_order(seed: str, credit_code: str, inspector_ids: list[int]) -> list[int]:
+    """Inspector ids in the order of rank('<credit_code>#<id>')."""
+    ids = tuple(inspector_ids)
+    return [ids[k] for k in _inspector_positions(seed, credit_code, ids)]
 
 
 def draw_inspectors(seed: str, credit_code: str, inspectors: list[Inspector], count: int,
                     entity_affiliation: str | None = None) -> InspectorDraw:
     """Inspectors in draw order, skipping (and recording) the recused, until `count` are chosen."""
-    by_id = {inspector.id: inspector for inspector in inspectors}
     result = InspectorDraw()
-    for inspector_id in inspector_order(seed, credit_code, list(by_id)):
+    for k in _inspector_positions(seed, credit_code, tuple(inspector.id for inspector in inspectors)):
         if len(result.chosen) == count:
             break
-        why = recusal(by_id[inspector_id], credit_code, entity_affiliation)
+        inspector = inspectors[k]
+        why = recusal(inspector, credit_code, entity_affiliation)
         if why:
-            result.skipped.append((inspector_id, why))
+            result.skipped.append((inspector.id, why))
         else:
-            result.chosen.append(inspector_id)
+            result.chosen.append(inspector.id)
     if len(result.chosen) < count:
         raise DrawRefused(N_("only %(chosen)s of the %(count)s inspectors needed for %(code)s may check it "
                              "(%(recused)s recused)") % {"chosen": len(result.chosen), "count": count,

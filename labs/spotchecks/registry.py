@@ -14,7 +14,9 @@ import datetime as dt
 import io
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,19 +295,86 @@ def _registered_instruments(session: Session, entity_ids: list[int]) -> set[tupl
         text(f"SELECT entity_id, kind, serial_number FROM registry_instruments WHERE {where}"), params)}
 
 
+def _copy_rows(driver_connection, table: str, columns: tuple[str, ...], rows) -> None:
+    with driver_connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def insert_rows(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Bulk insert in the session's transaction: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
     conn = session.connection()
-    names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor, \
-                cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(conn.connection.driver_connection, table, columns, rows)
     else:
-        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                             rows)
+
+
+def allocate_ids(session: Session, table: str, count: int) -> list[int]:
+    """`count` new ids for rows of `table` written in bulk later in this transaction, so rows that
+    refer to them can be made at once: from the table's sequence on PostgreSQL; on SQLite the
+    transaction holds the write lock (BEGIN IMMEDIATE), so the ids after the largest are free."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": count}).scalars())
+    largest = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+    return list(range(largest + 1, largest + 1 + count))
+
+
+class BackgroundWriter:
+    """Batches of rows for several tables, written in the session's transaction while the caller
+    goes on computing the next batch. On PostgreSQL a thread of its own sends each batch by COPY on
+    the session's connection, which the caller must not use until close(): the server checks the
+    batch's foreign keys and indexes it on its own core, and libpq waits without the GIL. SQLite
+    writes in this process anyway, so there each batch is written at once.
+
+        writer = BackgroundWriter(session, {"table": ("column", ...), ...})
+        try:
+            writer.write({"table": rows, ...})   # once a batch
+        finally:
+            writer.close()                       # waits for the writes; raises what failed
+    """
+
+    def __init__(self, session: Session, tables: dict[str, tuple[str, ...]]):
+        self.session, self.tables = session, tables
+        self.failure: BaseException | None = None
+        self.thread = None
+        if session.get_bind().dialect.name == "postgresql":
+            self.batches: queue.Queue = queue.Queue(maxsize=4)
+            self.thread = threading.Thread(target=self._run, args=(session.connection().connection.driver_connection,),
+                                           name="labs-background-writer", daemon=True)
+            self.thread.start()
+
+    def write(self, batch: dict[str, list[tuple]]) -> None:
+        if self.thread is None:
+            for table, rows in batch.items():
+                insert_rows(self.session, table, self.tables[table], rows)
+        elif self.failure is None:
+            self.batches.put(batch)
+
+    def _run(self, driver_connection) -> None:
+        try:
+            while (batch := self.batches.get()) is not None:
+                for table, rows in batch.items():
+                    if rows:
+                        _copy_rows(driver_connection, table, self.tables[table], rows)
+        except BaseException as exc:  # raised by close(), in the caller's thread
+            self.failure = exc
+            while self.batches.get() is not None:  # the caller may be waiting to put a batch
+                pass
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.batches.put(None)
+            self.thread.join()
+            self.thread = None
+        if self.failure is not None:
+            raise self.failure
 
 
 class _BulkInsert:

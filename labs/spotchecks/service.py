@@ -25,6 +25,7 @@ SCOPE_FIELDS = {"instrument_kind", "regions", "entity_kinds", "shares", "inspect
                 "instruments_per_entity", "previous_plan_id"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MIN_WITNESSES = 2
+DRAW_WRITE_BATCH = 2_000  # tasks a batch: small enough that the last batch's writing is short
 PLAN_STATE_NAMES = {"open": N_("open"), "frozen": N_("frozen"), "drawn": N_("drawn"), "stopped": N_("stopped")}
 
 
@@ -215,31 +216,41 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     pool = _inspector_pool(session, plan)
     entities, serials_of = _drawn_registry(session, plan.instrument_kind,
                                            [code for codes in drawn.values() for code in codes])
-    tasks, rows, chosen_instruments = [], [], []
-    for level, codes in drawn.items():
-        for code in codes:
-            entity_id, name, affiliation = entities[code]
-            instruments = serials_of.get(entity_id, {})
-            serials = domain.draw_instruments(seed, code, list(instruments), plan.instruments_per_entity)
-            try:
-                inspectors = domain.draw_inspectors(seed, code, pool, plan.inspectors_per_task, affiliation)
-            except domain.DrawRefused as exc:
-                raise Conflict(exc.args[0], code="too_few_inspectors") from None
-            rows.append((plan.id, entity_id, "drawn", json.dumps(inspectors.chosen)))
-            chosen_instruments.append([instruments[s] for s in serials])
-            tasks.append({"risk_level": level, "credit_code": code, "name": name,
-                          "candidate_serials": sorted(instruments), "instruments": serials,
-                          "inspectors": inspectors.chosen,
-                          "skipped": [{"id": i, "why": why} for i, why in inspectors.skipped]})
-    # The tasks and their instruments in set-based Core statements (the ORM's bulk path costs more than
-    # the draw itself at a province's scale); a plan holds an entity once, so ids come back by entity.
-    if rows:
-        registry.insert_rows(session, Task.__tablename__, ("plan_id", "entity_id", "origin", "inspector_ids"), rows)
-        task_of = dict(session.execute(select(Task.entity_id, Task.id).where(Task.plan_id == plan.id)).all())
-        registry.insert_rows(session, TaskInstrument.__tablename__,
-                             ("task_id", "instrument_id", "conclusion_note", "out_of_use"),
-                             [(task_of[row[1]], instrument_id, "", False)
-                              for row, ids in zip(rows, chosen_instruments) for instrument_id in ids])
+    # The tasks and their instruments are written a batch at a time while the next batch is drawn
+    # (see registry.BackgroundWriter), in set-based statements (the ORM's bulk path costs more than
+    # the draw itself at a province's scale), with ids allocated first so a task's instruments can
+    # name it at once.
+    task_ids = iter(registry.allocate_ids(session, Task.__tablename__, sum(map(len, drawn.values()))))
+    # Read before the writer starts: nothing in the loop may reach the session (a lazy load would
+    # share the connection with the writer's thread).
+    per_entity, per_task = plan.instruments_per_entity, plan.inspectors_per_task
+    writer = registry.BackgroundWriter(session, {
+        Task.__tablename__: ("id", "plan_id", "entity_id", "origin", "inspector_ids"),
+        TaskInstrument.__tablename__: ("task_id", "instrument_id", "conclusion_note", "out_of_use")})
+    tasks, task_rows, instrument_rows = [], [], []
+    try:
+        for level, codes in drawn.items():
+            for code in codes:
+                entity_id, name, affiliation = entities[code]
+                instruments = serials_of.get(entity_id, {})
+                serials = domain.draw_instruments(seed, code, list(instruments), per_entity)
+                try:
+                    inspectors = domain.draw_inspectors(seed, code, pool, per_task, affiliation)
+                except domain.DrawRefused as exc:
+                    raise Conflict(exc.args[0], code="too_few_inspectors") from None
+                task_id = next(task_ids)
+                task_rows.append((task_id, plan_id, entity_id, "drawn", json.dumps(inspectors.chosen)))
+                instrument_rows += [(task_id, instruments[serial], "", False) for serial in serials]
+                tasks.append({"risk_level": level, "credit_code": code, "name": name,
+                              "candidate_serials": sorted(instruments), "instruments": serials,
+                              "inspectors": inspectors.chosen,
+                              "skipped": [{"id": i, "why": why} for i, why in inspectors.skipped]})
+                if len(task_rows) == DRAW_WRITE_BATCH:
+                    writer.write({Task.__tablename__: task_rows, TaskInstrument.__tablename__: instrument_rows})
+                    task_rows, instrument_rows = [], []
+        writer.write({Task.__tablename__: task_rows, TaskInstrument.__tablename__: instrument_rows})
+    finally:
+        writer.close()
     plan.seed = seed
     plan.selection = {"entities": drawn, "inspector_pool": [i.id for i in pool], "tasks": tasks}
     plan.state, plan.drawn_at = "drawn", utcnow()

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from labs.db import session_scope
-from labs.spotchecks import domain
-from labs.spotchecks.models import RegistryEntity, RegistryInspector
+from labs.spotchecks import domain, service
+from labs.spotchecks.models import RegistryEntity, RegistryInspector, Task
 from tests.spotchecks.conftest import code as _code
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -136,3 +136,41 @@ def test_only_organisers_make_plans_and_witnesses_are_needed(app, world, registr
         "name": "x", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel_station"],
         "shares": {"high": "0.1"}, "inspectors_per_task": 1, "draw_date": "2026-12-01"})
     assert one_inspector.status_code == 422 and "inspectors_per_task" in one_inspector.json["errors"]
+
+
+def test_a_draw_written_in_batches_stores_the_published_selection(app, world, registry, monkeypatch):
+    monkeypatch.setattr(service, "DRAW_WRITE_BATCH", 2)  # four tasks: two full batches, an empty last one
+    _, email = world.user("inspector")
+    plan = _drawn_plan(world, world.token(email))
+    published = world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw").json["selection"]["tasks"]
+    with session_scope(app) as session:
+        stored = {task.entity.credit_code: (task.inspector_ids, sorted(ti.instrument.serial_number
+                                                                       for ti in task.instruments))
+                  for task in session.scalars(select(Task).where(Task.plan_id == plan))}
+    assert len(published) == 4
+    assert stored == {t["credit_code"]: (t["inspectors"], sorted(t["instruments"])) for t in published}
+
+
+def test_a_draw_that_runs_out_of_inspectors_part_way_writes_nothing(app, world, registry, monkeypatch):
+    """Entity 0 recuses two of the four qualified inspectors (a declared conflict, the same
+    affiliation), so a plan needing three per task cannot be drawn: the tasks already written in
+    earlier batches are undone with the rest, and the plan stays frozen."""
+    monkeypatch.setattr(service, "DRAW_WRITE_BATCH", 1)
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    plan = _plan(world, headers, shares={"high": "1"}, inspectors_per_task=3)
+    for secret in ("a", "b"):
+        world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses", headers=headers,
+                          json={"name": "w", "commitment": hashlib.sha256(secret.encode()).hexdigest()})
+    assert world.client.post(f"/api/v1/spotchecks/plans/{plan}/freeze", headers=headers).status_code == 200
+    for position, secret in ((1, "a"), (2, "b")):
+        world.client.post(f"/api/v1/spotchecks/plans/{plan}/witnesses/{position}/reveal", headers=headers,
+                          json={"secret": secret})
+    seed = domain.seed_from_reveals([hashlib.sha256(s.encode()).hexdigest() for s in "ab"], ["a", "b"])
+    high = domain.order(seed, sorted(_code(n) for n in range(10)))  # the draw's order: all ten are drawn
+    assert high.index(_code(0)) > 0  # some tasks come before the refusal, so some batches were written
+    refused = world.client.post(f"/api/v1/spotchecks/plans/{plan}/draw", headers=headers)
+    assert refused.status_code == 409 and refused.json["code"] == "too_few_inspectors", refused.json
+    assert world.client.get(f"/api/v1/spotchecks/plans/{plan}").json["state"] == "frozen"
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan)) == 0
