@@ -16,7 +16,7 @@ from booking.models import Booking
 from labs.db import session_scope
 from tests.booking.support import working_wednesdays
 from tests.conftest import booking_body
-from tests.web.conftest import browser  # noqa: F401  (the fixture)
+from tests.web.conftest import browser, submit  # noqa: F401  (browser: the fixture)
 from tests.web.test_browser import _log_in
 
 SIZES = [(1280, 800), (390, 844)]
@@ -86,7 +86,7 @@ def test_enterprise_books_from_the_grid_and_uploads_then_manager_confirms_receip
     pdf = tmp_path / "营业执照副本.pdf"
     pdf.write_bytes(PDF)
     browser.find_element(By.ID, "document-file").send_keys(str(pdf))
-    browser.find_element(By.ID, "upload-submit").click()
+    submit(browser, browser.find_element(By.ID, "upload-submit"))
     wait.until(EC.text_to_be_present_in_element((By.ID, "documents"), "营业执照副本.pdf"))
     assert browser.find_element(By.ID, "documents-due").is_displayed()  # the deadline holds until receipt
     _log_out(browser)
@@ -107,7 +107,7 @@ def test_enterprise_books_from_the_grid_and_uploads_then_manager_confirms_receip
     assert len(weeks) == 3 and not any(week.is_displayed() for week in weeks)  # closed until opened
     row.find_element(By.CSS_SELECTOR, ".series-toggle").click()
     assert all(week.is_displayed() for week in weeks)
-    row.find_element(By.CSS_SELECTOR, "button.approve-series").click()
+    submit(browser, row.find_element(By.CSS_SELECTOR, "button.approve-series"))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.flash"), "3"))
     assert not browser.find_elements(By.ID, f"series-{series['series_id']}")
     statuses = [b["status"] for b in world.client.get(f"/api/v1/booking-series/{series['series_id']}",

@@ -62,3 +62,17 @@ def ask_for_chinese(browser) -> None:
     browsers do; headless Chromium asks for English, and pages follow what the browser asks for."""
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": "zh-CN,zh;q=0.9"}})
+
+
+def submit(driver, control, timeout: float = 10) -> None:
+    """Press a control that sends a form, and wait until the page it leads to has replaced this one.
+    A wait for the next page's content could otherwise find the same element on the old page, and
+    reading it while the browser swaps documents fails as chromedriver's unknown error 'Node with
+    given id does not belong to the document', which no expected condition retries."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+    old = driver.find_element(By.TAG_NAME, "html")
+    control.click()
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(old))

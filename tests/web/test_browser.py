@@ -10,7 +10,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import PASSWORD, next_working_day
-from tests.web.conftest import ask_for_chinese
+from tests.web.conftest import ask_for_chinese, submit
 
 
 def _log_in(driver, base: str, email: str) -> None:
@@ -61,7 +61,7 @@ def test_enterprise_requests_manager_approves_enterprise_sees_approved(world, li
     browser.find_element(By.ID, "nav-approvals").click()
     queued = wait.until(EC.presence_of_element_located((By.ID, f"approval-{booking_id}")))
     assert "寿命试验" in queued.text
-    queued.find_element(By.CSS_SELECTOR, "button.approve").click()
+    submit(browser, queued.find_element(By.CSS_SELECTOR, "button.approve"))
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.flash"), "已批准"))
     assert not browser.find_elements(By.ID, f"approval-{booking_id}")
     _log_out(browser)

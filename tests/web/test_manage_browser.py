@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from labs.catalog.models import Instrument
 from labs.db import session_scope
 from tests.conftest import next_working_day
-from tests.web.conftest import ask_for_chinese
+from tests.web.conftest import ask_for_chinese, submit
 from tests.web.test_browser import _log_in
 from tests.web.test_manage import _closure, _lab
 from tests.web.test_phone_layout import DESKTOP, INSPECT, PHONE, _layout_problems
@@ -28,7 +28,7 @@ def _confirm(browser, details_id: str, button_id: str) -> None:
     assert not button.is_displayed()  # one click does not remove or retire anything
     browser.find_element(By.CSS_SELECTOR, f"#{details_id} > summary").click()
     WebDriverWait(browser, 5).until(EC.visibility_of(button))
-    button.click()
+    submit(browser, button)
 
 
 def test_manager_removes_a_closure_and_retires_an_instrument_on_a_phone_and_a_desktop(
