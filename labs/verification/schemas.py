@@ -54,7 +54,10 @@ class VerifiedInstrumentIn(ma.Schema):
 
 
 class VerifiedInstrumentPatch(Partial, VerifiedInstrumentIn):
-    pass
+    class Meta:
+        # Kind and serial number name the instrument: sending them is refused as unknown fields (422),
+        # not quietly ignored.
+        exclude = ("kind", "serial_number")
 
 
 class OwnerOut(ma.Schema):

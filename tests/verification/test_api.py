@@ -86,6 +86,12 @@ def test_instruments_register_read_and_update(client, people):
     r = client.patch(f"/api/v1/instruments/{created['id']}", json={"location": "某市新路8号"}, headers=people.technician)
     assert r.status_code == 200 and r.get_json()["location"] == "某市新路8号"
     assert r.get_json()["serial_number"] == "DSP-001"
+    # What names the instrument is fixed: sending it is refused, field by field, and nothing changes.
+    r = client.patch(f"/api/v1/instruments/{created['id']}", json={"serial_number": "DSP-009", "kind": "taxi_meter",
+                                                                    "location": "别处"}, headers=people.technician)
+    assert r.status_code == 422 and set(r.get_json()["errors"]) == {"serial_number", "kind"}, r.get_json()
+    fetched = client.get(f"/api/v1/instruments/{created['id']}", headers=people.technician).get_json()
+    assert (fetched["serial_number"], fetched["kind"], fetched["location"]) == ("DSP-001", created["kind"], "某市新路8号")
     listed = client.get("/api/v1/instruments?serial_number=DSP-002", headers=people.admin).get_json()
     assert [i["id"] for i in listed] == [again["id"]]
     # Enterprises do not register instruments.
