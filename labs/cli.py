@@ -66,12 +66,6 @@ def main(ctx, lang):
     ctx.with_resource(speaking(lang or terminal_language()))
 
 
-def refused(exc: DomainError) -> click.ClickException:
-    """A service's refusal as the command's error: its message and each field's, in the command's language."""
-    fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
-    return click.ClickException(f"{exc.detail}{' — ' + fields if fields else ''}")
-
-
 @main.group()
 def db():
     """The database schema."""
@@ -135,7 +129,7 @@ def user_create(email, role, password_stdin, name, enterprise_code, enterprise_n
             click.echo(render(N_("created %(role)s %(email)s (id %(id)s)"),
                               {"role": ROLE_NAMES[created.role], "email": created.email, "id": created.id}))
     except DomainError as exc:
-        raise refused(exc) from None
+        raise click.ClickException(exc.explained) from None
 
 
 def _change_user(email: str, change) -> None:
@@ -147,7 +141,7 @@ def _change_user(email: str, change) -> None:
         with app.app_context(), session_scope(app) as session:
             change(session, user_by_email(session, email))
     except DomainError as exc:
-        raise refused(exc) from None
+        raise click.ClickException(exc.explained) from None
 
 
 @user.command("deactivate")

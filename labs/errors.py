@@ -34,6 +34,12 @@ class DomainError(Exception):
     def extra(self) -> dict:
         return self._extra
 
+    @property
+    def explained(self) -> str:
+        """The message, then each field's on a line of its own: what a command prints when refused."""
+        errors = self.extra.get("errors", {})
+        return "\n".join([self.detail, *(f"{field}: {'; '.join(messages)}" for field, messages in errors.items())])
+
     def __str__(self) -> str:
         # Logs and tracebacks read the same in every request's language.
         return render_in("en", self.message, self.params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from labs.errors import DomainError
+from labs.i18n import N_, render
 
 
 @click.group()
@@ -20,8 +21,7 @@ def _as_admin(obj, work):
         with app.app_context(), session_scope(app) as session:
             return work(session, SYSTEM)
     except DomainError as exc:
-        problems = [message for messages in exc.extra.get("errors", {}).values() for message in messages]
-        raise click.ClickException("\n".join([exc.detail, *problems])) from None
+        raise click.ClickException(exc.explained) from None
     finally:
         app.extensions["labs.engine"].dispose()
 
@@ -42,8 +42,8 @@ def calendar_import(obj, file):
     text = file.read(MAX_CHARS + 1)
     schedule = _as_admin(obj, lambda session, actor: import_schedule(session, actor, text))
     off = sum(not working for working, _ in schedule.days.values())
-    click.echo(f"stored the holiday schedule of {schedule.year}: {off} days off, "
-               f"{len(schedule.days) - off} make-up working days")
+    click.echo(render(N_("stored the holiday schedule of %(year)s: %(off)s days off, %(work)s make-up working days"),
+                      {"year": schedule.year, "off": off, "work": len(schedule.days) - off}))
 
 
 @calendar.command("list")
@@ -64,4 +64,4 @@ def calendar_remove(obj, year):
     """Forget YEAR's stored schedule: chinese-calendar and the law decide that year again."""
     from labs.calendar.service import remove_schedule
     _as_admin(obj, lambda session, actor: remove_schedule(session, actor, year))
-    click.echo(f"removed the holiday schedule of {year}")
+    click.echo(render(N_("removed the holiday schedule of %(year)s"), {"year": year}))

@@ -11,6 +11,7 @@ import sys
 import click
 
 from labs.errors import DomainError
+from labs.i18n import N_, render
 
 
 def _factory(app):
@@ -49,13 +50,14 @@ def verify():
 
 def _progress(event: dict) -> None:
     """One line per stored reading or retry, on the terminal (stderr), so stdout stays JSON."""
-    if event["event"] == "reading":
-        flag = f"  (not counted: {event['problem']})" if event["problem"] else ""
-        click.echo(f"point {event['point']}: reading {event['reading']} stored{flag}", err=True)
+    if event["event"] == "reading" and event["problem"]:
+        click.echo(render(N_("point %(point)s: reading %(reading)s stored, not counted: %(problem)s"), event), err=True)
+    elif event["event"] == "reading":
+        click.echo(render(N_("point %(point)s: reading %(reading)s stored"), event), err=True)
     elif event["event"] == "retry":
-        click.echo(f"point {event['point']}: {event['problem']}; trying again", err=True)
+        click.echo(render(N_("point %(point)s: %(problem)s; trying again"), event), err=True)
     elif event["event"] == "failed":
-        click.echo(f"run failed: {event['problem']}", err=True)
+        click.echo(render(N_("run failed: %(problem)s"), event), err=True)
 
 
 @verify.command("run")
@@ -85,19 +87,19 @@ def verify_run(obj, procedure_name, rig_ref, serial_number, nozzle, technician_e
             if technician_email:
                 actor = session.scalar(select(User).where(User.email == technician_email.strip().lower()))
                 if actor is None:
-                    raise click.ClickException(f"no user {technician_email}")
+                    raise click.ClickException(render(N_("no user %(email)s"), {"email": technician_email}))
             procedure = service.find_procedure(session, procedure_name)
             rig = service.find_rig(session, rig_ref)
             instruments = list(session.scalars(select(VerifiedInstrument).where(
                 VerifiedInstrument.serial_number == serial_number,
                 VerifiedInstrument.kind == procedure.instrument_kind)))
             if not instruments:
-                raise click.ClickException(f"no {procedure.instrument_kind} with serial number {serial_number}")
+                raise click.ClickException(render(N_("no %(kind)s with serial number %(serial_number)s"), {
+                    "kind": service.INSTRUMENT_KIND_NAMES[procedure.instrument_kind], "serial_number": serial_number}))
             verification_id = service.request_verification(
                 session, actor, instruments[0].id, rig.id, procedure.id, nozzle).id
     except DomainError as exc:
-        fields = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.extra.get("errors", {}).items())
-        raise click.ClickException(f"{exc.detail}{' (' + fields + ')' if fields and fields != exc.detail else ''}")
+        raise click.ClickException(exc.explained) from None
 
     async def main():
         async with BusPool() as pool:
@@ -108,9 +110,12 @@ def verify_run(obj, procedure_name, rig_ref, serial_number, nozzle, technician_e
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"verification {verification_id}: {summary['state']}"
-                   + (f", {summary['verdict']}, {summary['certificate']}" if state == "done" else
-                      f": {summary['problem']}"))
+        shown = {**summary, "state": service.RUN_STATE_NAMES[summary["state"]]}
+        if state == "done":
+            shown["verdict"] = service.VERDICT_NAMES[summary["verdict"]]
+            click.echo(render(N_("verification %(verification)s: %(state)s, %(verdict)s, %(certificate)s"), shown))
+        else:
+            click.echo(render(N_("verification %(verification)s: %(state)s: %(problem)s"), shown))
     sys.exit(0 if state == "done" else 1)
 
 
@@ -153,9 +158,9 @@ def audit_verify(obj):
     with session_scope(obj.app()) as session:
         counts, breaks = chain.verify(session)
     for table, n in counts.items():
-        click.echo(f"{table}: {n} rows checked")
+        click.echo(render(N_("%(table)s: %(count)s rows checked"), {"table": table, "count": n}))
     for problem in breaks:
-        click.echo(f"BROKEN {problem}", err=True)
+        click.echo(render(N_("BROKEN %(problem)s"), {"problem": problem}), err=True)
     if breaks:
         sys.exit(1)
-    click.echo("every chain is intact")
+    click.echo(render(N_("every chain is intact")))

@@ -27,6 +27,9 @@ STAFF = ("admin", "lab_manager", "technician", "inspector")
 OPERATORS = ("admin", "lab_manager", "technician")  # who registers instruments and runs verifications
 RUN_STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
                    "cancelled": N_("cancelled")}
+VERDICT_NAMES = {"pass": N_("pass"), "fail": N_("fail")}
+INSTRUMENT_KIND_NAMES = {"fuel_dispenser": N_("fuel dispenser"), "electricity_meter": N_("electricity meter"),
+                         "taxi_meter": N_("taxi meter")}
 ONE_OF = N_("must be one of %(choices)s")
 NO_INSTRUMENT = N_("no instrument %(id)s")
 RIG_EXISTS = N_("a rig with code %(code)s exists")

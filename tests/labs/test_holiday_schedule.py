@@ -93,7 +93,7 @@ def _import(app, tmp_path, text) -> subprocess.CompletedProcess:
     path = tmp_path / "holidays.csv"
     path.write_text(text, encoding="utf-8")
     env = {**os.environ, "LABS_DATABASE_URL": app.config["DATABASE_URL"],
-           "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+           "LABS_INSTANCE_PATH": str(tmp_path / "instance"), "LC_ALL": "C"}  # English, whatever the machine's locale
     return subprocess.run([str(LABS_BIN), "calendar", "import", str(path)], env=env, capture_output=True,
                           text=True, timeout=120)
 

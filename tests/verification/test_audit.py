@@ -21,10 +21,12 @@ from tests.verification.conftest import FAST
 APPEND_ONLY = ("readings", "verification_results", "certificates")
 
 
-def _audit(database_url: str, tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+def _audit(database_url: str, tmp_path, *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
+           "LC_ALL": "C"}  # English, whatever this machine's locale, unless --lang says otherwise
     env.pop("LABS_SECRET_KEY", None)  # a one-off command: no key needed
-    return subprocess.run([str(LABS_BIN), "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(LABS_BIN), *options, "audit", "verify"], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @contextlib.contextmanager
@@ -73,6 +75,9 @@ def test_an_intact_chain_passes(verified, database_url, tmp_path):
     assert "verification_results: 2 rows checked" in done.stdout
     assert "certificates: 2 rows checked" in done.stdout
     assert "every chain is intact" in done.stdout and "BROKEN" not in done.stderr
+    chinese = _audit(database_url, tmp_path, "--lang", "zh_Hans_CN")
+    assert chinese.returncode == 0, chinese.stderr
+    assert "readings：已核对 12 行" in chinese.stdout and "所有哈希链均完整" in chinese.stdout
 
 
 def test_a_reading_changed_behind_the_services_back_is_named(verified, database_url, tmp_path):

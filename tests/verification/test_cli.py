@@ -20,7 +20,8 @@ GASOLINE_BETA_PER_C = 12e-4
 
 
 def _labs(database_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {**os.environ, "LABS_DATABASE_URL": database_url, "LABS_INSTANCE_PATH": str(tmp_path / "instance"),
+           "LC_ALL": "C"}  # English, whatever this machine's locale, unless --lang says otherwise
     return subprocess.run([str(LABS_BIN), *args], env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -91,4 +92,8 @@ def test_a_rig_answering_with_another_serial_number_exits_1_naming_both(bench, d
 def test_an_unknown_instrument_exits_with_a_message(bench, database_url, tmp_path):
     bench.rig("fdr", "modbus+tcp://127.0.0.1:1502?unit=1", "FDR-SIM-0001")
     done = _verify(database_url, tmp_path, f"FDR-{bench.seq}", "NO-SUCH-SERIAL", "--json")
-    assert done.returncode != 0 and "NO-SUCH-SERIAL" in done.stderr and done.stdout == ""
+    assert done.returncode != 0 and done.stdout == ""
+    assert "no fuel dispenser with serial number NO-SUCH-SERIAL" in done.stderr, done.stderr
+    chinese = _labs(database_url, tmp_path, "--lang", "zh_Hans_CN", "verify", "run", "--procedure", "JJG 443",
+                    "--rig", f"FDR-{bench.seq}", "--instrument", "NO-SUCH-SERIAL")
+    assert chinese.returncode != 0 and "没有出厂编号为 NO-SUCH-SERIAL 的燃油加油机" in chinese.stderr, chinese.stderr
