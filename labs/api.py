@@ -114,17 +114,27 @@ class Money(ma.fields.Decimal):
 MAX_ID = 2**31 - 1  # ids are the databases' 32-bit integer columns
 
 
-def Id(**kwargs) -> ma.fields.Integer:
+class Whole(ma.fields.Integer):
+    """A whole number from a client: JSON's 3 (or 3.0), a form's "3". marshmallow's Integer would
+    take 2.5 as 2; here it is refused."""
+
+    def _validated(self, value):
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def Id(**kwargs) -> Whole:
     """A record id given by a client: within the integer column, so a huge number is refused with a
     422 instead of overflowing the database driver."""
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+    return Whole(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 # Names, codes and other one-line values never hold a control character: a newline or CR in a lab's
 # name would end a line of its calendar feed, a NUL is refused by PostgreSQL. Multi-line text (a
 # sample's description) may hold line breaks and tabs, nothing else below U+0020.
 NO_CONTROL_CHARACTERS = N_("control characters (a line break, a tab, ...) are not allowed here")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -144,7 +154,7 @@ def _with(check: ma.validate.Validator, validate) -> list:
 
 def Line(*, validate=None, **kwargs) -> ma.fields.String:
     """One line of text: a name, a code, a reason; no control characters."""
-    return ma.fields.String(validate=_with(_NoControl(_CONTROL), validate), **kwargs)
+    return ma.fields.String(validate=_with(_NoControl(CONTROL_CHARACTERS), validate), **kwargs)
 
 
 def Text(*, validate=None, **kwargs) -> ma.fields.String:

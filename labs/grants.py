@@ -25,10 +25,10 @@ _ROLE = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 def service_role_sql(role: str, owner: str | None = None) -> list[str]:
     """The statements that give `role` what the service needs and no more. `owner` is the role that
     runs migrations (the default privileges are for the tables it creates later)."""
-    if not _ROLE.match(role):
+    if not _ROLE.fullmatch(role):
         raise ValueError(f"not a plain PostgreSQL role name (lower case, digits, _): {role!r}")
     creator = f" FOR ROLE {owner}" if owner else ""
-    if owner is not None and not _ROLE.match(owner):
+    if owner is not None and not _ROLE.fullmatch(owner):
         raise ValueError(f"not a plain PostgreSQL role name: {owner!r}")
     statements = [
         f"GRANT USAGE ON SCHEMA public TO {role}",
@@ -54,7 +54,7 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
         exists = conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).scalar()
         if not exists:
             raise ValueError(f"no role {role!r}: create it first (CREATE ROLE {role} LOGIN PASSWORD '...')")
-        statements = service_role_sql(role, owner if _ROLE.match(owner) else None)
+        statements = service_role_sql(role, owner if _ROLE.fullmatch(owner) else None)
         for statement in statements:
             conn.exec_driver_sql(statement)
     return statements

@@ -124,7 +124,7 @@ def create_user(session: Session, actor: Actor | None, email: str, password: str
     actor = require_role(actor, "admin")
     errors: dict[str, list[str]] = {}
     email = email.strip().lower()
-    if not EMAIL_RE.match(email):
+    if not EMAIL_RE.fullmatch(email):
         errors["email"] = [N_("not an e-mail address")]
     if role not in ROLES:
         errors["role"] = [N_("must be one of %(choices)s") % {"choices": ", ".join(ROLES)}]

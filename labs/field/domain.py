@@ -17,7 +17,7 @@ class Block:
     last: int
 
     def holds(self, number: str) -> bool:
-        parsed = NUMBER.match(number)
+        parsed = NUMBER.fullmatch(number)
         return (parsed is not None and int(parsed[2]) == self.year
                 and self.first <= int(parsed[3]) <= self.last)
 

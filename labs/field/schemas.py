@@ -144,10 +144,10 @@ class RunIn(ma.Schema):
 class _Sealed(ma.Schema):
     local_id = Id(required=True, metadata={"description": "the row's id on the laptop; a table's rows go in this "
                                                           "order"})
-    prev_hash = ma.fields.String(required=True, validate=HASH, metadata={
+    prev_hash = Line(required=True, validate=HASH, metadata={
         "description": "the `hash` of the laptop's row before it in the table (the genesis hash for the first), "
                        "64 hexadecimal digits"})
-    hash = ma.fields.String(required=True, validate=HASH, metadata={
+    hash = Line(required=True, validate=HASH, metadata={
         "description": "SHA-256 of `prev_hash` followed by `content` as canonical JSON (sorted keys, no "
                        "spaces, UTF-8), 64 hexadecimal digits"})
 
@@ -184,7 +184,7 @@ class ResultContent(ma.Schema):
 
 
 class CertificateContent(ma.Schema):
-    number = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^(JD|TZ)[0-9]{4}-[0-9]{6}$"), metadata={
+    number = Line(required=True, validate=ma.validate.Regexp(r"^(JD|TZ)[0-9]{4}-[0-9]{6}$"), metadata={
         "description": "JD (a certificate) or TZ (a notice of failure), the year and six digits, from one of the "
                        "laptop's blocks"})
     result_id = Id(required=True, metadata={"description": "the laptop's id of its result, uploaded first"})

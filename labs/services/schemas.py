@@ -161,7 +161,7 @@ class RequestQuery(ma.Schema):
 
 
 class MonthQuery(ma.Schema):
-    month = ma.fields.String(validate=ma.validate.Regexp(r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$"),
+    month = Line(validate=ma.validate.Regexp(r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$"),
                              metadata=_is("YYYY-MM; this month when absent"))
 
 

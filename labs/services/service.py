@@ -427,7 +427,7 @@ def take_ticket(session: Session, key: str, plate_number: str, meter_serial: str
     """A driver takes the next number of the day, without an account; the ticket's link carries an
     unguessable token. An address takes a few numbers an hour at most."""
     plate = re.sub(r"[\s·.-]", "", plate_number).upper()
-    if not PLATE.match(plate):
+    if not PLATE.fullmatch(plate):
         raise Invalid(N_("not a plate number"), code="taxi_plate",
                       errors={"plate_number": [N_("a plate number such as 京B12345")]})
     address_hash = _keyed(key, f"taxi:{client_address}")

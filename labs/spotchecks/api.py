@@ -9,6 +9,7 @@ from labs.accounts.auth import current_user
 from labs.api import Blueprint, committed
 from labs.db import get_session
 from labs.errors import Conflict
+from labs.i18n import N_
 from labs.spotchecks import results, schemas, service
 
 blp = Blueprint("spotcheck", __name__, url_prefix="/api/v1/spotchecks", description="Spot-checks")
@@ -106,12 +107,15 @@ def public_draw(plan_id):
 
 @blp.route("/plans/<int:plan_id>/draw/snapshot.txt", methods=["GET"])
 @blp.response(200, {"type": "string"}, content_type="text/plain")
-@blp.errors(404)
+@blp.errors(404, 409)
 def snapshot_file(plan_id):
     """The frozen scope as a file: the sorted credit codes, one a line; its SHA-256 (of the codes
-    joined by newlines, no trailing newline) is the published snapshot hash."""
+    joined by newlines, no trailing newline) is the published snapshot hash. 409 before the freeze."""
     record = service.public_draw(get_session(), plan_id)
-    codes = sorted(code for level in (record["snapshot"] or {}).values() for code in level)
+    if record["snapshot"] is None:  # an empty file would not match the hash, which is not published yet
+        raise Conflict(N_("plan %(id)s has no snapshot yet: it is taken when the scope is frozen"),
+                       code="plan_not_frozen", params={"id": plan_id})
+    codes = sorted(code for level in record["snapshot"].values() for code in level)
     return Response("\n".join(codes), mimetype="text/plain",
                     headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-snapshot.txt"'})
 

@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 
 from labs import audit
 from labs.accounts.models import User
-from labs.accounts.service import CREDIT_CODE_PROBLEMS, SYSTEM, Actor, credit_code_problem, require_role
+from labs.accounts.service import (CREDIT_CODE_PROBLEMS, EMAIL_RE, SYSTEM, Actor, credit_code_problem,
+                                   require_role)
+from labs.api import CONTROL_CHARACTERS
 from labs.db import utcnow
 from labs.errors import Invalid, NotFound
 from labs.i18n import Message, N_
@@ -58,7 +60,6 @@ REPORT_LIMIT = 10_000  # rejections kept (and shown); all are counted
 CHUNK_ROWS = 10_000  # rows written (and looked up) at a time
 LOOKUP_BATCH = 900  # bound parameters per IN (...): under SQLite's old limit of 999
 STALE_AFTER = dt.timedelta(minutes=10)  # a running job without a sign of life for this long is taken again
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Why a row was rejected: a stable code (stored in an upload's report, printed by the command) and
 # its message, with the rejection's field, value and detail as params; the page and the command
@@ -75,6 +76,7 @@ REASONS = {
     "unknown_kind": N_("unknown %(field)s '%(value)s'"),
     "unknown_risk_level": N_("unknown risk level '%(value)s' (high, medium or low)"),
     "too_long": N_("%(field)s is longer than %(detail)s characters"),
+    "control_character": N_("%(field)s holds a control character (a line break, a tab, ...)"),
     "bad_email": N_("'%(value)s' is not an e-mail address"),
     "extra_fields": N_("more fields than the header names"),
     # field: the columns missing, value: the unknown ones, detail: all of them
@@ -175,6 +177,7 @@ class _Reader:
         self.stream, self.kind, self.result = stream, kind, result
         self.index: dict[str, int] = {}
         self.padding: list[str] = []
+        self.absent: set[str] = set()  # the optional columns the file leaves out
         self.done = 0
 
     def bytes_read(self) -> int:
@@ -228,6 +231,7 @@ class _Reader:
         self.index = {name: names.index(name) for name in columns if name in names}
         self.index.update({name: len(names) + i for i, name in enumerate(absent)})
         self.padding = [""] * len(absent)
+        self.absent = set(absent)
         return True
 
 
@@ -241,6 +245,8 @@ def _text(row: list[str], index: dict[str, int], name: str, line: int, problems:
     value = row[index[name]].strip()
     if not value and required:
         problems.append(Rejection(line, "missing_field", name))
+    if CONTROL_CHARACTERS.search(value):  # a quoted field may hold anything; names reach the public pages
+        problems.append(Rejection(line, "control_character", name))
     limit = max_length or MAX_LENGTH.get(name)
     if limit and len(value) > limit:
         problems.append(Rejection(line, "too_long", name, value[:40], str(limit)))
@@ -500,10 +506,10 @@ class _Entities(_Importer):
             values = (row[index["credit_code"]].strip().upper(), *self._row(line, row, index, None))
             if values[0] in self.existing:
                 changed.append({"code": values[0], "name": values[1], "kind": values[2], "region": values[3],
-                                "risk": values[4]})
+                                "risk": values[4], "affiliation": values[5]})
                 if len(changed) == CHUNK_ROWS:
                     inserter.pause()
-                    self._update(changed)
+                    self._update(changed, reader)
                     changed = []
             else:
                 inserter.add(values)
@@ -512,16 +518,18 @@ class _Entities(_Importer):
             if done % CHUNK_ROWS == 0:
                 progress()
         inserter.close()
-        self._update(changed)
+        self._update(changed, reader)
         if self.session.get_bind().dialect.name == "postgresql" and self.result.added >= CHUNK_ROWS:
             # Statistics for the queries that follow (the draw's scope), without waiting for autovacuum.
             self.session.execute(text("ANALYZE registry_entities"))
 
-    def _update(self, changed: list[dict]) -> None:
+    def _update(self, changed: list[dict], reader: _Reader) -> None:
+        # A file without the optional affiliation column leaves the registered affiliations as they are.
+        affiliation = "" if "affiliation" in reader.absent else ", affiliation = :affiliation"
         if changed:
             self.session.execute(text(
-                "UPDATE registry_entities SET name = :name, kind = :kind, region = :region, risk_level = :risk "
-                "WHERE credit_code = :code"), changed)
+                "UPDATE registry_entities SET name = :name, kind = :kind, region = :region, risk_level = :risk"
+                f"{affiliation} WHERE credit_code = :code"), changed)
             self.result.updated += len(changed)
 
 
@@ -604,7 +612,7 @@ class _Inspectors(_Importer):
                 "qualifications": _listed(_text(row, reader.index, "qualifications", line, problems)),
                 "conflicts": [],
             }
-            if values["email"] and not EMAIL_RE.match(values["email"]):
+            if values["email"] and not EMAIL_RE.fullmatch(values["email"]):
                 problems.append(Rejection(line, "bad_email", "email", values["email"]))
             for kind in values["qualifications"]:
                 if kind not in INSTRUMENT_KINDS:

@@ -21,7 +21,7 @@ from labs import audit, chain
 from labs.accounts.models import Enterprise
 from labs.accounts.service import Actor, require_role
 from labs.db import read_outside_transaction, utcnow
-from labs.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from labs.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from labs.i18n import N_
 from labs.notify import notify_enterprise
 from labs.spotchecks import domain
@@ -40,11 +40,6 @@ X_AXIS = {"delivery": ("flow_rate", "L/min"), "error": ("current", "A"), "distan
           "standing": ("seconds", "s")}
 
 
-class TooMany(DomainError):
-    status = 429
-    title = "Too many requests"
-
-
 def get_task_instrument(session: Session, task_instrument_id: int) -> TaskInstrument:
     ti = session.get(TaskInstrument, task_instrument_id)
     if ti is None:
@@ -54,6 +49,7 @@ def get_task_instrument(session: Session, task_instrument_id: int) -> TaskInstru
 
 def list_tasks(session: Session, actor: Actor | None, plan_id: int) -> list[Task]:
     require_role(actor, *REVIEWERS, "technician")
+    get_plan(session, plan_id)  # no such plan is a 404, not an empty list
     return list(session.scalars(select(Task).where(Task.plan_id == plan_id).options(
         selectinload(Task.instruments).selectinload(TaskInstrument.instrument), selectinload(Task.entity))
         .order_by(Task.id)))
@@ -245,7 +241,7 @@ def nominate(session: Session, key: str, instrument_id: int, reason: str, phone:
         raise Invalid(N_("unknown instrument"), {"instrument_id": [N_("choose a fuel dispenser or meter from the registry")]},
                       code="no_instrument")
     phone = re.sub(r"[\s-]", "", phone).removeprefix("+86")
-    if not PHONE.match(phone):
+    if not PHONE.fullmatch(phone):
         raise Invalid(N_("not a mobile number"), {"phone": [N_("an 11-digit mainland mobile number")]},
                       code="not_a_mobile_number")
     address_hash = _keyed(key, f"address:{client_address}")
@@ -253,8 +249,8 @@ def nominate(session: Session, key: str, instrument_id: int, reason: str, phone:
     recent = session.scalar(select(func.count()).select_from(Nomination).where(
         Nomination.address_hash == address_hash, Nomination.created_at > hour_ago))
     if recent >= NOMINATIONS_PER_HOUR:
-        raise TooMany(N_("at most %(n)s nominations an hour from one address; try again later"),
-                      code="too_many_nominations", params={"n": NOMINATIONS_PER_HOUR}, retry_after=3600)
+        raise TooManyAttempts(N_("at most %(n)s nominations an hour from one address; try again later"), 3600,
+                              code="too_many_nominations", params={"n": NOMINATIONS_PER_HOUR})
     nomination = Nomination(instrument_id=instrument.id, reason=reason, phone_hash=_keyed(key, f"phone:{phone}"),
                             address_hash=address_hash)
     try:
@@ -291,7 +287,7 @@ def add_nominated_tasks(session: Session, actor: Actor | None, plan_id: int, top
     """The `top` most nominated instruments of the plan's kind, not taken yet, enter the drawn plan as
     nominated tasks (marked so); their inspectors are drawn with the plan's seed."""
     actor = require_role(actor, "admin", "inspector")
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "drawn":
         raise Conflict(N_("plan %(id)s is %(state)s: nominated tasks join a drawn plan"), code="plan_state",
                        params=_plan(plan))

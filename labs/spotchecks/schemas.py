@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from labs.api import CalendarDate, Id, Line
+from labs.api import CalendarDate, Id, Line, Text, Whole
 from labs.spotchecks import domain
 from labs.spotchecks.models import ENTITY_KINDS, PLAN_STATES, RISK_LEVELS
 from labs.spotchecks.models import INSTRUMENT_KINDS as REGISTRY_INSTRUMENT_KINDS
@@ -24,7 +24,7 @@ class PlanIn(ma.Schema):
                                                                                           "published"))
     instrument_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(INSTRUMENT_KINDS),
                                        metadata=_is("the kind of instrument checked"))
-    regions = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{6}$")), required=True,
+    regions = ma.fields.List(Line(validate=ma.validate.Regexp(r"^[0-9]{6}$")), required=True,
                              validate=ma.validate.Length(min=1, max=500),
                              metadata=_is("the administrative divisions in scope (six-digit GB/T 2260 codes)"))
     entity_kinds = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(ENTITY_KINDS)),
@@ -32,20 +32,20 @@ class PlanIn(ma.Schema):
                                   metadata=_is("the kinds of registry entity in scope, as the registry names them "
                                                "(a kind it does not know would draw nothing)"))
     shares = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(RISK_LEVELS)),
-                            values=ma.fields.String(validate=ma.validate.Regexp(
+                            values=Line(validate=ma.validate.Regexp(
                                 SHARE, error="a share from 0 to 1, at most four decimals (0.05 is 5 %)")),
                             required=True, metadata={
                                 "description": f"per risk level ({LEVELS}), the share of its entities in scope "
                                                "drawn, 0 to 1 as a decimal string: max(1, ceil(share × n)) of n; "
                                                "at least one level above 0",
                                 "example": {"high": "0.05", "medium": "0.03", "low": "0.01"}})
-    inspectors_per_task = ma.fields.Integer(load_default=2, validate=ma.validate.Range(min=2, max=10),
+    inspectors_per_task = Whole(load_default=2, validate=ma.validate.Range(min=2, max=10),
                                             metadata=_is("inspectors drawn for each entity, at least two"))
-    instruments_per_entity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100),
+    instruments_per_entity = Whole(load_default=1, validate=ma.validate.Range(min=1, max=100),
                                                metadata=_is("instruments drawn at each entity (all it has, if "
                                                             "fewer)"))
     draw_date = CalendarDate(required=True, metadata=_is("the day the draw is to take place"))
-    publication_working_days = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=60),
+    publication_working_days = Whole(load_default=20, validate=ma.validate.Range(min=1, max=60),
                                                  metadata=_is("working days after a task concludes within which "
                                                               "its result is published"))
     previous_plan_id = Id(allow_none=True, metadata=_is("the previous round: its inspectors do not check the same "
@@ -182,12 +182,12 @@ class AttachIn(ma.Schema):
 class ReviewIn(ma.Schema):
     conclusion = ma.fields.String(required=True, validate=ma.validate.OneOf(VERDICTS),
                                   metadata=_is("the inspector's conclusion on the instrument"))
-    note = ma.fields.String(load_default="", validate=[ma.validate.Length(max=1000)],
+    note = Text(load_default="", validate=ma.validate.Length(max=1000),
                             metadata=_is("why, or what was seen"))
 
 
 class NominatedTasksIn(ma.Schema):
-    top = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=100),
+    top = Whole(required=True, validate=ma.validate.Range(min=1, max=100),
                             metadata=_is("how many of the most nominated instruments of the plan's kind, not yet "
                                          "taken by a plan, join it"))
 
@@ -223,7 +223,7 @@ class NominatedOut(ma.Schema):
 class ResultsQuery(ma.Schema):
     plan_id = Id(metadata=_is("only this plan's results"))
     before = Id(metadata=_is("only results published before this one (its id): the next page"))
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=200),
+    limit = Whole(load_default=20, validate=ma.validate.Range(min=1, max=200),
                               metadata=_is("results per page, newest first (1 to 200, default 20)"))
 
 

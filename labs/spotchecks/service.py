@@ -34,8 +34,12 @@ def _plan(plan: Plan) -> dict:
     return {"id": plan.id, "state": PLAN_STATE_NAMES.get(plan.state, plan.state)}
 
 
-def _check_plan(data: dict) -> None:
+def _check_plan(session: Session, data: dict, plan_id: int | None = None) -> None:
     errors = {}
+    previous = data.get("previous_plan_id")
+    # An earlier plan: the last round whose checks recuse inspectors (a later one could form a cycle).
+    if previous is not None and (plan_id is not None and previous >= plan_id or session.get(Plan, previous) is None):
+        errors["previous_plan_id"] = [N_("no earlier spot-check plan %(id)s") % {"id": previous}]
     shares = data.get("shares")
     if shares is not None:
         if set(shares) - set(RISK_LEVELS):
@@ -52,7 +56,7 @@ def _check_plan(data: dict) -> None:
 
 def create_plan(session: Session, actor: Actor | None, data: dict) -> Plan:
     actor = require_role(actor, *ORGANISERS)
-    _check_plan(data)
+    _check_plan(session, data)
     plan = Plan(**{k: data[k] for k in PLAN_FIELDS if k in data}, created_by=actor.id)
     plan.shares = {level: str(share) for level, share in data["shares"].items()}
     session.add(plan)
@@ -61,8 +65,11 @@ def create_plan(session: Session, actor: Actor | None, data: dict) -> Plan:
     return plan
 
 
-def get_plan(session: Session, plan_id: int) -> Plan:
-    plan = session.get(Plan, plan_id)
+def get_plan(session: Session, plan_id: int, lock: bool = False) -> Plan:
+    """lock: for a change to the plan (its witnesses, its state). On PostgreSQL the row is locked
+    (FOR UPDATE), so two such requests take turns instead of both reading the same state; SQLite's
+    writers take turns anyway (BEGIN IMMEDIATE)."""
+    plan = session.get(Plan, plan_id, with_for_update=lock or None)
     if plan is None:
         raise NotFound(N_("no spot-check plan %(id)s"), code="no_plan", params={"id": plan_id})
     return plan
@@ -75,11 +82,11 @@ def list_plans(session: Session) -> list[Plan]:
 def update_plan(session: Session, actor: Actor | None, plan_id: int, changes: dict) -> Plan:
     """The scope may change only while the plan is open: once frozen, its snapshot is published."""
     actor = require_role(actor, *ORGANISERS)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "open" and SCOPE_FIELDS & set(changes):
         raise Conflict(N_("plan %(id)s is %(state)s: its scope was frozen at %(at)s and can no longer change"),
                        code="plan_frozen", params={**_plan(plan), "at": plan.frozen_at})
-    _check_plan(changes)
+    _check_plan(session, changes, plan.id)
     before = audit.snapshot(plan, PLAN_FIELDS)
     for name in PLAN_FIELDS:
         if name in changes:
@@ -92,12 +99,12 @@ def update_plan(session: Session, actor: Actor | None, plan_id: int, changes: di
 
 def add_witness(session: Session, actor: Actor | None, plan_id: int, name: str, commitment: str) -> Witness:
     actor = require_role(actor, *ORGANISERS)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "open":
         raise Conflict(N_("plan %(id)s is %(state)s: witnesses commit before the scope is frozen"),
                        code="plan_state", params=_plan(plan))
     commitment = commitment.strip().lower()
-    if not HEX64.match(commitment):
+    if not HEX64.fullmatch(commitment):
         raise Invalid(N_("not a commitment"), {"commitment": [N_("the SHA-256 of the secret, 64 hexadecimal digits")]},
                       code="not_a_commitment")
     witness = Witness(plan_id=plan.id, position=len(plan.witnesses) + 1, name=name, commitment=commitment)
@@ -127,7 +134,7 @@ def freeze(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     """Take the scope's snapshot and publish its hash; from now on the scope cannot change, and
     only now may the witnesses reveal their secrets."""
     actor = require_role(actor, *ORGANISERS)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "open":
         raise Conflict(N_("plan %(id)s is %(state)s, not open"), code="plan_state", params=_plan(plan))
     if len(plan.witnesses) < MIN_WITNESSES:
@@ -144,7 +151,7 @@ def freeze(session: Session, actor: Actor | None, plan_id: int) -> Plan:
 def reveal(session: Session, actor: Actor | None, plan_id: int, position: int, secret: str) -> Witness:
     """A witness's secret, after the freeze. One that does not match its commitment stops the draw."""
     actor = require_role(actor, *ORGANISERS)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "frozen":
         raise Conflict(N_("plan %(id)s is %(state)s: secrets are revealed after the freeze, before the draw"),
                        code="plan_state", params=_plan(plan))
@@ -202,7 +209,7 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     """Form the seed from the reveals, draw entities, instruments and inspectors, and make the tasks.
     Everything a re-run needs is kept in the plan's selection (the candidates of each step)."""
     actor = require_role(actor, *ORGANISERS)
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session, plan_id, lock=True)
     if plan.state != "frozen":
         raise Conflict(N_("plan %(id)s is %(state)s: the draw follows the freeze and the reveals"),
                        code="plan_state", params=_plan(plan))

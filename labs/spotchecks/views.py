@@ -23,7 +23,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext
 from labs.accounts.auth import current_user
 from labs.accounts.service import require_role
 from labs.db import get_session
-from labs.errors import Conflict, DomainError
+from labs.errors import Conflict, DomainError, TooManyAttempts
 from labs.i18n import render
 from labs.spotchecks import registry, results, schemas, service
 from labs.web.common import commit_button, commit_form, domain_error_page, read_form
@@ -233,7 +233,7 @@ def nominate():
     db = get_session()
     query = (request.values.get("q") or "").strip()[:100]
     errors: dict[str, list[str]] = {}
-    status = 200
+    status, conflict = 200, None
     if request.method == "POST":
         fields, errors = read_form(schemas.NominationIn(), {k: request.form.get(k, "").strip()
                                                             for k in ("instrument_id", "reason", "phone")})
@@ -242,19 +242,20 @@ def nominate():
                 count, errors, conflict = commit_form(lambda: results.nominate(
                     db, current_app.config["SECRET_KEY"], fields["instrument_id"], fields["reason"], fields["phone"],
                     request.remote_addr or ""), "phone")
-            except results.TooMany:
+            except TooManyAttempts as exc:
                 db.rollback()
                 response = make_response(render_template(
                     "spotchecks/nominate.html", query=query, found=results.nominable_instruments(db, query),
                     form=request.form, errors={}, too_many=True), 429)
-                response.headers["Retry-After"] = "3600"
+                response.headers["Retry-After"] = str(exc.retry_after)
                 return response
             if conflict is not None:
                 errors = {"phone": [_("This phone number has nominated this instrument already: it counts once.")]}
             elif not errors:
                 flash(_("Thank you. This instrument now has %(count)s nominations.", count=count), "info")
                 return redirect(url_for("spotchecks.nominations"), 303)
-        errors = _hinted(errors, NOMINATION_HINTS)
+        if conflict is None:  # the hints explain what a field takes; a repeat nomination is not that
+            errors = _hinted(errors, NOMINATION_HINTS)
         status = 422
     return render_template("spotchecks/nominate.html", query=query, found=results.nominable_instruments(db, query),
                            form=request.form, errors=errors, too_many=False), status
@@ -355,7 +356,7 @@ def reveal(plan_id: int, position: int):
     db, actor = get_session(), current_user()
     secret = request.form.get("secret", "")
     if not 1 <= len(secret) <= 1000:
-        return _plan_page(plan_id, {f"secret-{position}": [_("Enter the secret the witness chose.")]}, request.form, 422)
+        return _plan_page(plan_id, {f"secret.{position}": [_("Enter the secret the witness chose.")]}, request.form, 422)
     try:
         service.reveal(db, actor, plan_id, position, secret)
         db.commit()

@@ -154,7 +154,8 @@ def test_the_same_phone_counts_once_and_an_address_is_rate_limited_with_429(app,
     base = {"q": "加油站 25", "instrument_id": target, "reason": "总觉得少了"}
     assert _post(client, "/spotchecks/nominate", {**base, "phone": "13800138000"}, "/spotchecks/nominate?q=x").status_code == 303
     twice = _post(client, "/spotchecks/nominate", {**base, "phone": "+86 13800138000"}, "/spotchecks/nominate?q=x")
-    assert twice.status_code == 422 and "只计一次" in _text(twice)
+    assert twice.status_code == 422 and "此手机号已点名过该器具，只计一次" in _text(twice)
+    assert "请填写 11 位大陆手机号码" not in _text(twice)  # not the hint for a malformed number
     for n in range(1, results.NOMINATIONS_PER_HOUR):
         r = _post(client, "/spotchecks/nominate", {**base, "phone": f"1390000000{n}"}, "/spotchecks/nominate?q=x")
         assert r.status_code == 303
@@ -212,7 +213,8 @@ def test_an_inspector_runs_the_draw_through_the_plan_page(app, world, registry):
         snapshot_hash = session.get(Plan, plan).snapshot_sha256
     assert snapshot_hash and 'id="snapshot-sha256"' in frozen and snapshot_hash in frozen
     assert 'id="draw-form"' not in frozen  # not before every secret is revealed
-    assert _post(client, f"{url}/witnesses/1/reveal", {"secret": ""}).status_code == 422
+    empty = _post(client, f"{url}/witnesses/1/reveal", {"secret": ""})
+    assert empty.status_code == 422 and "<li>秘密: 请输入见证人选定的秘密。</li>" in _text(empty), _text(empty)
     for position, secret in enumerate(SECRETS, start=1):
         assert _post(client, f"{url}/witnesses/{position}/reveal", {"secret": secret}).status_code == 303
     drawn = _follow(client, _post(client, f"{url}/draw", {}))

@@ -174,3 +174,43 @@ def test_a_draw_that_runs_out_of_inspectors_part_way_writes_nothing(app, world, 
     assert world.client.get(f"/api/v1/spotchecks/plans/{plan}").json["state"] == "frozen"
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan)) == 0
+
+
+def test_malformed_plans_are_refused_field_by_field_and_nothing_is_written(app, world, registry):
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    first = _plan(world, headers)
+    refusals = {
+        "previous_plan_id": {"previous_plan_id": 999_999},  # no such plan (was a 500: its foreign key)
+        "regions": {"regions": ["320100\n"]},  # a line break after the code would draw nothing
+        "shares": {"shares": {"high": "0.5\n"}},
+        "inspectors_per_task": {"inspectors_per_task": 2.5},  # not taken as 2
+    }
+    for field, change in refusals.items():
+        r = world.client.post("/api/v1/spotchecks/plans", headers=headers, json={
+            "name": "x", "instrument_kind": "fuel_dispenser", "regions": ["320100"], "entity_kinds": ["fuel_station"],
+            "shares": {"high": "0.1"}, "draw_date": "2026-12-01", **change})
+        assert r.status_code == 422 and field in str(r.json["errors"]), (field, r.json)
+    # A plan's previous round is an earlier plan: not itself, not a later one.
+    later = _plan(world, headers, previous_plan_id=first)
+    for plan, previous in ((first, first), (first, later), (later, later + 1)):
+        r = world.client.patch(f"/api/v1/spotchecks/plans/{plan}", headers=headers, json={"previous_plan_id": previous})
+        assert r.status_code == 422 and "previous_plan_id" in r.json["errors"], (plan, previous, r.json)
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(service.Plan)) == 2
+        assert session.get(service.Plan, first).previous_plan_id is None
+
+
+def test_a_plan_not_frozen_has_no_snapshot_file_and_a_missing_plan_no_tasks(app, world, registry):
+    _, email = world.user("inspector")
+    headers = world.token(email)
+    plan = _plan(world, headers)
+    r = world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw/snapshot.txt")
+    assert r.status_code == 409 and r.json["code"] == "plan_not_frozen"
+    assert world.client.get(f"/api/v1/spotchecks/plans/{plan}/tasks", headers=headers).json == []
+    missing = world.client.get(f"/api/v1/spotchecks/plans/{plan + 1}/tasks", headers=headers)
+    assert missing.status_code == 404 and missing.json["code"] == "no_plan"
+    # A review's note is text: line breaks are fine, other control characters are not.
+    note = world.client.post("/api/v1/spotchecks/task-instruments/1/review", headers=headers,
+                             json={"conclusion": "pass", "note": "a\x1b[31mred\x07"})
+    assert note.status_code == 422 and "note" in note.json["errors"], note.json

@@ -70,14 +70,16 @@ def test_file_with_bad_rows_is_refused_whole_with_every_bad_row_reported(registr
         f"{code('91320100', 5)},未知风险,fuel_station,320100,extreme,",       # 8: risk level
         f"{code('91320100', 6)},,fuel_station,320100,low,",                  # 9: name missing
         f"{code('91320100', 7)},好的,taxi_company,320200,medium,",           # 10: good
+        f'{code("91320100", 8)},"控制\x1b[31m字符",fuel_station,320100,low,',  # 11: a control character
     ]) + "\n"
     with pytest.raises(ImportRefused) as refused:
         run_import(app, "entities", text)
     result = refused.value.result
     got = {(r.line, r.reason) for r in result.rejections}
     assert got == {(3, "credit_code_check"), (4, "credit_code_format"), (5, "duplicate_in_file"),
-                   (6, "unknown_region"), (7, "unknown_kind"), (8, "unknown_risk_level"), (9, "missing_field")}
-    assert (result.rows, result.rejected) == (9, 7)
+                   (6, "unknown_region"), (7, "unknown_kind"), (8, "unknown_risk_level"), (9, "missing_field"),
+                   (11, "control_character")}
+    assert (result.rows, result.rejected) == (10, 8)
     duplicate = next(r for r in result.rejections if r.reason == "duplicate_in_file")
     assert duplicate.detail == "2" and "repeats line 2" in duplicate.message()
     check = next(r for r in result.rejections if r.reason == "credit_code_check")
@@ -121,6 +123,12 @@ def test_reimport_updates_registered_entities_and_counts_them(registry_app):
     assert (result.added, result.updated) == (1, 1)
     assert entities(app)[a] == ("新名", "taxi_company", "320200", "high", "集团")
     assert count(app, RegistryEntity) == 2
+    # The affiliation changes too (inspectors of the same affiliation are recused by it) ...
+    run_import(app, "entities", f"{HEADER}\n{a},新名,taxi_company,320200,high,另一集团\n")
+    assert entities(app)[a][4] == "另一集团"
+    # ... and a file without that optional column leaves it as registered.
+    run_import(app, "entities", f"credit_code,name,kind,region,risk_level\n{a},又一名,taxi_company,320200,high\n")
+    assert entities(app)[a] == ("又一名", "taxi_company", "320200", "high", "另一集团")
 
 
 def test_instruments_refer_to_registered_entities(registry_app):

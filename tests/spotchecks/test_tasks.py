@@ -160,7 +160,8 @@ def test_nominations_count_a_person_once_are_rate_limited_and_enter_a_plan(app, 
         r = world.client.post("/api/v1/spotchecks/nominations", json={**body, "phone": f"1390000000{n}"})
         assert r.status_code == 201 and r.json["count"] == n + 1
     limited = world.client.post("/api/v1/spotchecks/nominations", json={**body, "phone": "13700000009"})
-    assert limited.status_code == 429
+    assert limited.status_code == 429 and limited.json["code"] == "too_many_nominations"
+    assert int(limited.headers["Retry-After"]) == limited.json["retry_after"] > 0
     assert world.client.post("/api/v1/spotchecks/nominations", json={**body, "phone": "12345"}).status_code == 422
     counts = world.client.get("/api/v1/spotchecks/nominations").json
     assert counts[0]["instrument_id"] == target and counts[0]["count"] == 5 and counts[0]["credit_code"] == code(25)
