@@ -8,11 +8,14 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select, text
 
-from sqlalchemy import func, select
-
+from labs.accounts.models import User
 from labs.db import session_scope
 from labs.spotchecks import domain, service
 from labs.spotchecks.models import RegistryEntity, RegistryInspector, Task
@@ -214,3 +217,38 @@ def test_a_plan_not_frozen_has_no_snapshot_file_and_a_missing_plan_no_tasks(app,
     note = world.client.post("/api/v1/spotchecks/task-instruments/1/review", headers=headers,
                              json={"conclusion": "pass", "note": "a\x1b[31mred\x07"})
     assert note.status_code == 422 and "note" in note.json["errors"], note.json
+
+
+def test_two_witnesses_committing_at_once_take_turns_on_postgresql(app, world, registry):
+    """The second request waits for the first's lock on the plan, then reads its witness: positions 1
+    and 2, where both used to read none, take position 1, and the loser's unique key was a 500."""
+    engine = app.extensions["labs.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns by BEGIN IMMEDIATE: there is no race to lose")
+    user_id, email = world.user("inspector")
+    plan = _plan(world, world.token(email))
+    commitment = hashlib.sha256(b"secret").hexdigest()
+    first = app.extensions["labs.sessionmaker"]()
+    try:
+        service.add_witness(first, first.get(User, user_id), plan, "甲", commitment)  # not committed yet
+        added = {}
+
+        def second():
+            with session_scope(app) as session:
+                added["position"] = service.add_witness(session, session.get(User, user_id), plan, "乙",
+                                                        commitment).position
+        thread = threading.Thread(target=second)
+        thread.start()
+        deadline = time.monotonic() + 30
+        with engine.connect() as probe:  # until the second transaction waits on a lock
+            while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                        "AND datname = current_database()")):
+                assert time.monotonic() < deadline, "the second witness never waited"
+                probe.rollback()  # a fresh snapshot of pg_stat_activity
+                time.sleep(0.01)
+        first.commit()
+    finally:
+        first.close()
+    thread.join(30)
+    assert added == {"position": 2}
+    assert [w["position"] for w in world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw").json["witnesses"]] == [1, 2]
