@@ -10,10 +10,11 @@ import hmac
 import io
 import json
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -245,6 +246,8 @@ def nominate(session: Session, key: str, instrument_id: int, reason: str, phone:
         raise Invalid(N_("not a mobile number"), {"phone": [N_("an 11-digit mainland mobile number")]},
                       code="not_a_mobile_number")
     address_hash = _keyed(key, f"address:{client_address}")
+    if session.get_bind().dialect.name == "postgresql":  # one address's count and insert take turns
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(address_hash.encode())})
     hour_ago = utcnow() - dt.timedelta(hours=1)
     recent = session.scalar(select(func.count()).select_from(Nomination).where(
         Nomination.address_hash == address_hash, Nomination.created_at > hour_ago))

@@ -1,12 +1,27 @@
 """Spot-check fixtures: a small registry of fuel stations, their nozzles and inspectors."""
 from __future__ import annotations
 
+import time
+
 import pytest
+from sqlalchemy import text
 from stdnum.cn import uscc
 
 from labs.db import session_scope
 from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument
 from tests.verification.conftest import bench  # noqa: F401  (runs verifications on simulated rigs)
+
+
+def until_a_transaction_waits_for_a_lock(engine, timeout_s: float = 30) -> None:
+    """Return once another PostgreSQL transaction of this database waits for a lock (a row lock or an
+    advisory one): the point where a second request must take its turn."""
+    deadline = time.monotonic() + timeout_s
+    with engine.connect() as probe:
+        while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND datname = current_database()")):
+            assert time.monotonic() < deadline, "no transaction waited for a lock"
+            probe.rollback()  # a fresh snapshot of pg_stat_activity
+            time.sleep(0.01)
 
 
 def code(n: int) -> str:

@@ -9,17 +9,17 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from labs.accounts.models import User
 from labs.db import session_scope
 from labs.spotchecks import domain, service
 from labs.spotchecks.models import RegistryEntity, RegistryInspector, Task
 from tests.spotchecks.conftest import code as _code
+from tests.spotchecks.conftest import until_a_transaction_waits_for_a_lock
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECRETS = ["纪检监察室：第四轮抽查 7731", "企业观察员 k2Xq9"]
@@ -239,13 +239,7 @@ def test_two_witnesses_committing_at_once_take_turns_on_postgresql(app, world, r
                                                         commitment).position
         thread = threading.Thread(target=second)
         thread.start()
-        deadline = time.monotonic() + 30
-        with engine.connect() as probe:  # until the second transaction waits on a lock
-            while not probe.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                        "AND datname = current_database()")):
-                assert time.monotonic() < deadline, "the second witness never waited"
-                probe.rollback()  # a fresh snapshot of pg_stat_activity
-                time.sleep(0.01)
+        until_a_transaction_waits_for_a_lock(engine)
         first.commit()
     finally:
         first.close()

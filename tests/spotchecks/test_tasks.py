@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from labs.spotchecks import results, service
 from labs.spotchecks.models import RegistryInspector, Task, TaskInstrument
 from labs.verification import service as verification
 from simulators.harness import RigOptions, simulated_rig
-from tests.spotchecks.conftest import code
+from tests.spotchecks.conftest import code, until_a_transaction_waits_for_a_lock
 from tests.verification.conftest import DISPENSER, FAST, Bench
 
 SECRETS = ["a secret", "another secret"]
@@ -172,3 +173,38 @@ def test_nominations_count_a_person_once_are_rate_limited_and_enter_a_plan(app, 
     assert added.status_code == 201, added.json
     assert added.json[0]["origin"] == "nominated" and added.json[0]["credit_code"] == code(25)
     assert world.client.get("/api/v1/spotchecks/nominations").json[0]["plan_id"] == plan
+
+
+def test_nominations_from_one_address_at_once_keep_to_the_hourly_limit_on_postgresql(app, registry):
+    """The last nomination the limit allows is not committed yet when another from the same address
+    comes: the second waits for the first's count and insert, then counts it and is refused."""
+    engine = app.extensions["labs.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers take turns by BEGIN IMMEDIATE: there is no race to lose")
+    key, address = app.config["SECRET_KEY"], "203.0.113.7"
+    with session_scope(app) as session:
+        target = session.scalar(select(results.RegistryInstrument.id).where(
+            results.RegistryInstrument.serial_number == "JYJ-25-2"))
+        for n in range(results.NOMINATIONS_PER_HOUR - 1):
+            results.nominate(session, key, target, "总觉得少了", f"1390000000{n}", address)
+    first = app.extensions["labs.sessionmaker"]()
+    try:
+        results.nominate(first, key, target, "总觉得少了", "13900000008", address)  # the last allowed; open
+        refused = []
+
+        def second():
+            try:
+                with session_scope(app) as session:
+                    results.nominate(session, key, target, "总觉得少了", "13900000009", address)
+            except results.TooManyAttempts as exc:
+                refused.append(exc.code)
+        thread = threading.Thread(target=second)
+        thread.start()
+        until_a_transaction_waits_for_a_lock(engine)
+        first.commit()
+    finally:
+        first.close()
+    thread.join(30)
+    assert refused == ["too_many_nominations"]
+    with session_scope(app) as session:
+        assert results.nomination_count(session, target) == results.NOMINATIONS_PER_HOUR
