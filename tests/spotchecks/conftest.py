@@ -1,18 +1,21 @@
 """Spot-check fixtures: a small registry of fuel stations, their nozzles and inspectors."""
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
 from stdnum.cn import uscc
 
 from labs.db import session_scope
+from labs.errors import DomainError
 from labs.spotchecks.models import Region, RegistryEntity, RegistryInspector, RegistryInstrument
 from tests.verification.conftest import bench  # noqa: F401  (runs verifications on simulated rigs)
 
 
-def until_a_transaction_waits_for_a_lock(engine, timeout_s: float = 30) -> None:
+def _until_a_transaction_waits_for_a_lock(engine, timeout_s: float = 30) -> None:
     """Return once another PostgreSQL transaction of this database waits for a lock (a row lock or an
     advisory one): the point where a second request must take its turn."""
     deadline = time.monotonic() + timeout_s
@@ -22,6 +25,36 @@ def until_a_transaction_waits_for_a_lock(engine, timeout_s: float = 30) -> None:
             assert time.monotonic() < deadline, "no transaction waited for a lock"
             probe.rollback()  # a fresh snapshot of pg_stat_activity
             time.sleep(0.01)
+
+
+def race(app, first: Callable, second: Callable):
+    """Two requests at once on PostgreSQL: `first(session)` runs in a transaction held open while
+    `second(session)` runs in a unit of work of its own on a thread; once the second waits for a
+    lock, the first commits. What the second returned, or the DomainError it raised; anything else
+    it raised is raised here."""
+    outcome: dict = {}
+
+    def run_second():
+        try:
+            with session_scope(app) as session:
+                outcome["value"] = second(session)
+        except DomainError as exc:
+            outcome["value"] = exc
+        except BaseException as exc:  # raised again in the test's thread
+            outcome["error"] = exc
+    held = app.extensions["labs.sessionmaker"]()
+    try:
+        first(held)
+        thread = threading.Thread(target=run_second)
+        thread.start()
+        _until_a_transaction_waits_for_a_lock(app.extensions["labs.engine"])
+        held.commit()
+    finally:
+        held.close()
+    thread.join(30)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def code(n: int) -> str:

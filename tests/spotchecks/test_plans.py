@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from labs.db import session_scope
 from labs.spotchecks import domain, service
 from labs.spotchecks.models import RegistryEntity, RegistryInspector, Task
 from tests.spotchecks.conftest import code as _code
-from tests.spotchecks.conftest import until_a_transaction_waits_for_a_lock
+from tests.spotchecks.conftest import race
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECRETS = ["纪检监察室：第四轮抽查 7731", "企业观察员 k2Xq9"]
@@ -228,21 +227,7 @@ def test_two_witnesses_committing_at_once_take_turns_on_postgresql(app, world, r
     user_id, email = world.user("inspector")
     plan = _plan(world, world.token(email))
     commitment = hashlib.sha256(b"secret").hexdigest()
-    first = app.extensions["labs.sessionmaker"]()
-    try:
-        service.add_witness(first, first.get(User, user_id), plan, "甲", commitment)  # not committed yet
-        added = {}
-
-        def second():
-            with session_scope(app) as session:
-                added["position"] = service.add_witness(session, session.get(User, user_id), plan, "乙",
-                                                        commitment).position
-        thread = threading.Thread(target=second)
-        thread.start()
-        until_a_transaction_waits_for_a_lock(engine)
-        first.commit()
-    finally:
-        first.close()
-    thread.join(30)
-    assert added == {"position": 2}
+    position = race(app, lambda s: service.add_witness(s, s.get(User, user_id), plan, "甲", commitment),
+                    lambda s: service.add_witness(s, s.get(User, user_id), plan, "乙", commitment).position)
+    assert position == 2
     assert [w["position"] for w in world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw").json["witnesses"]] == [1, 2]
