@@ -37,8 +37,9 @@ class DomainError(Exception):
     @property
     def explained(self) -> str:
         """The message, then each field's on a line of its own: what a command prints when refused."""
-        errors = self.extra.get("errors", {})
-        return "\n".join([self.detail, *(f"{field}: {'; '.join(messages)}" for field, messages in errors.items())])
+        detail, errors = self.detail, self.extra.get("errors", {})
+        return "\n".join([detail, *(f"{field}: {'; '.join(messages)}" for field, messages in errors.items()
+                                     if messages != [detail])])  # not the message again
 
     def __str__(self) -> str:
         # Logs and tracebacks read the same in every request's language.

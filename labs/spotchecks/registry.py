@@ -339,11 +339,12 @@ class BackgroundWriter:
     batch's foreign keys and indexes it on its own core, and libpq waits without the GIL. SQLite
     writes in this process anyway, so there each batch is written at once.
 
-        writer = BackgroundWriter(session, {"table": ("column", ...), ...})
-        try:
+        with BackgroundWriter(session, {"table": ("column", ...), ...}) as writer:
             writer.write({"table": rows, ...})   # once a batch
-        finally:
-            writer.close()                       # waits for the writes; raises what failed
+        # here every batch is written; a write that failed is raised by write() or at the end
+
+    When the block ends by an exception of its own, the writer only stops: that exception is what
+    the caller sees (the transaction is rolled back anyway).
     """
 
     def __init__(self, session: Session, tables: dict[str, tuple[str, ...]]):
@@ -356,11 +357,24 @@ class BackgroundWriter:
                                            name="labs-background-writer", daemon=True)
             self.thread.start()
 
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if self.thread is not None:
+            self.batches.put(None)
+            self.thread.join()
+            self.thread = None
+        if self.failure is not None and exc_type is None:
+            raise self.failure
+
     def write(self, batch: dict[str, list[tuple]]) -> None:
+        if self.failure is not None:  # no use drawing the rest
+            raise self.failure
         if self.thread is None:
             for table, rows in batch.items():
                 insert_rows(self.session, table, self.tables[table], rows)
-        elif self.failure is None:
+        else:
             self.batches.put(batch)
 
     def _run(self, driver_connection) -> None:
@@ -373,14 +387,6 @@ class BackgroundWriter:
             self.failure = exc
             while self.batches.get() is not None:  # the caller may be waiting to put a batch
                 pass
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.batches.put(None)
-            self.thread.join()
-            self.thread = None
-        if self.failure is not None:
-            raise self.failure
 
 
 class _BulkInsert:

@@ -10,7 +10,6 @@ import hmac
 import io
 import json
 import re
-import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from labs.workdays import add_working_days
 
 RECTIFY_WORKING_DAYS = 15  # the follow-up's default deadline
 NOMINATIONS_PER_HOUR = 5  # per client address
+NOMINATION_LOCKS = 0x4E4F4D  # the advisory-lock key space of nominations by address ("NOM")
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")  # a mainland mobile number
 REVIEWERS = ("admin", "inspector")
 X_AXIS = {"delivery": ("flow_rate", "L/min"), "error": ("current", "A"), "distance": ("speed_km_h", "km/h"),
@@ -247,7 +247,9 @@ def nominate(session: Session, key: str, instrument_id: int, reason: str, phone:
                       code="not_a_mobile_number")
     address_hash = _keyed(key, f"address:{client_address}")
     if session.get_bind().dialect.name == "postgresql":  # one address's count and insert take turns
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(address_hash.encode())})
+        # The two-key form: a key space of its own, apart from the chains' and the scheduler's locks.
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:address))"),
+                        {"space": NOMINATION_LOCKS, "address": address_hash})
     hour_ago = utcnow() - dt.timedelta(hours=1)
     recent = session.scalar(select(func.count()).select_from(Nomination).where(
         Nomination.address_hash == address_hash, Nomination.created_at > hour_ago))

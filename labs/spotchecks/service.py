@@ -69,7 +69,9 @@ def get_plan(session: Session, plan_id: int, lock: bool = False) -> Plan:
     """lock: for a change to the plan (its witnesses, its state). On PostgreSQL the row is locked
     (FOR UPDATE), so two such requests take turns instead of both reading the same state; SQLite's
     writers take turns anyway (BEGIN IMMEDIATE)."""
-    plan = session.get(Plan, plan_id, with_for_update=lock or None)
+    # FOR NO KEY UPDATE: rows that merely point at the plan (results, a later plan) are not held up.
+    plan = (session.get(Plan, plan_id, with_for_update={"key_share": True}, populate_existing=True) if lock
+            else session.get(Plan, plan_id))
     if plan is None:
         raise NotFound(N_("no spot-check plan %(id)s"), code="no_plan", params={"id": plan_id})
     return plan
@@ -231,11 +233,10 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
     # Read before the writer starts: nothing in the loop may reach the session (a lazy load would
     # share the connection with the writer's thread).
     per_entity, per_task = plan.instruments_per_entity, plan.inspectors_per_task
-    writer = registry.BackgroundWriter(session, {
-        Task.__tablename__: ("id", "plan_id", "entity_id", "origin", "inspector_ids"),
-        TaskInstrument.__tablename__: ("task_id", "instrument_id", "conclusion_note", "out_of_use")})
     tasks, task_rows, instrument_rows = [], [], []
-    try:
+    with registry.BackgroundWriter(session, {
+            Task.__tablename__: ("id", "plan_id", "entity_id", "origin", "inspector_ids"),
+            TaskInstrument.__tablename__: ("task_id", "instrument_id", "conclusion_note", "out_of_use")}) as writer:
         for level, codes in drawn.items():
             for code in codes:
                 entity_id, name, affiliation = entities[code]
@@ -256,8 +257,6 @@ def draw(session: Session, actor: Actor | None, plan_id: int) -> Plan:
                     writer.write({Task.__tablename__: task_rows, TaskInstrument.__tablename__: instrument_rows})
                     task_rows, instrument_rows = [], []
         writer.write({Task.__tablename__: task_rows, TaskInstrument.__tablename__: instrument_rows})
-    finally:
-        writer.close()
     plan.seed = seed
     plan.selection = {"entities": drawn, "inspector_pool": [i.id for i in pool], "tasks": tasks}
     plan.state, plan.drawn_at = "drawn", utcnow()

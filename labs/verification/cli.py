@@ -51,9 +51,9 @@ def verify():
 def _progress(event: dict) -> None:
     """One line per stored reading or retry, on the terminal (stderr), so stdout stays JSON."""
     if event["event"] == "reading" and event["problem"]:
-        click.echo(render(N_("point %(point)s: reading %(reading)s stored, not counted: %(problem)s"), event), err=True)
+        click.echo(render(N_("point %(point)s: reading #%(reading)s stored, not counted: %(problem)s"), event), err=True)
     elif event["event"] == "reading":
-        click.echo(render(N_("point %(point)s: reading %(reading)s stored"), event), err=True)
+        click.echo(render(N_("point %(point)s: reading #%(reading)s stored"), event), err=True)
     elif event["event"] == "retry":
         click.echo(render(N_("point %(point)s: %(problem)s; trying again"), event), err=True)
     elif event["event"] == "failed":
@@ -110,7 +110,8 @@ def verify_run(obj, procedure_name, rig_ref, serial_number, nozzle, technician_e
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        shown = {**summary, "state": service.RUN_STATE_NAMES[summary["state"]]}
+        shown = {"verification": verification_id, "state": service.RUN_STATE_NAMES[summary["state"]],
+                 "certificate": summary["certificate"], "problem": summary["problem"]}
         if state == "done":
             shown["verdict"] = service.VERDICT_NAMES[summary["verdict"]]
             click.echo(render(N_("verification %(verification)s: %(state)s, %(verdict)s, %(certificate)s"), shown))

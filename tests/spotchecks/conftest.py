@@ -52,6 +52,7 @@ def race(app, first: Callable, second: Callable):
     finally:
         held.close()
     thread.join(30)
+    assert not thread.is_alive(), "the second request did not finish within 30 s"
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
