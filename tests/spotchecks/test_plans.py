@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from labs.accounts.models import User
 from labs.db import session_scope
-from labs.spotchecks import domain, service
+from labs.errors import Conflict
+from labs.spotchecks import domain, registry, service
 from labs.spotchecks.models import RegistryEntity, RegistryInspector, Task
 from tests.spotchecks.conftest import code as _code
 from tests.spotchecks.conftest import race
@@ -231,3 +232,28 @@ def test_two_witnesses_committing_at_once_take_turns_on_postgresql(app, world, r
                     lambda s: service.add_witness(s, s.get(User, user_id), plan, "乙", commitment).position)
     assert position == 2
     assert [w["position"] for w in world.client.get(f"/api/v1/spotchecks/plans/{plan}/draw").json["witnesses"]] == [1, 2]
+
+
+def test_a_failed_background_write_is_raised_but_never_hides_the_callers_own_refusal(app):
+    columns = {Task.__tablename__: ("id", "plan_id", "entity_id", "origin", "inspector_ids")}
+    orphan = {Task.__tablename__: [(999_999, 999_999, 999_999, "drawn", "[]")]}  # no such plan or entity
+    session = app.extensions["labs.sessionmaker"]()
+    try:
+        with pytest.raises(Exception) as failed:  # psycopg's error from the writer's thread, or SQLAlchemy's
+            with registry.BackgroundWriter(session, columns) as writer:
+                writer.write(orphan)
+        assert "foreign key" in str(failed.value).lower(), failed.value
+    finally:
+        session.rollback()
+        session.close()
+    if app.extensions["labs.engine"].dialect.name != "postgresql":
+        return  # SQLite writes at once: the failure comes before anything else can
+    session = app.extensions["labs.sessionmaker"]()
+    try:
+        with pytest.raises(Conflict):  # what the draw raised part-way, not the writer's failure
+            with registry.BackgroundWriter(session, columns) as writer:
+                writer.write(orphan)
+                raise Conflict("too few inspectors", code="too_few_inspectors")
+    finally:
+        session.rollback()
+        session.close()
