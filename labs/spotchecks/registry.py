@@ -35,8 +35,8 @@ from labs.api import CONTROL_CHARACTERS
 from labs.db import utcnow
 from labs.errors import Invalid, NotFound
 from labs.i18n import Message, N_
-from labs.spotchecks.models import (ENTITY_KINDS, INSTRUMENT_KINDS, RISK_LEVELS, Region, RegistryEntity,
-                                    RegistryImport, RegistryInspector, RegistryInstrument)
+from labs.spotchecks.models import (ENTITY_KINDS, INSTRUMENT_KINDS, RISK_LEVELS, Region, RegistryImport,
+                                    RegistryInspector)
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ Friday files. Each page for the roles allowed and refused; forms refuse bad inpu
 and write nothing."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from decimal import Decimal
