@@ -169,6 +169,7 @@ EACH_REASON = [
     Rejection(2, "unknown_kind", "kind", "boat_yard"),
     Rejection(2, "unknown_risk_level", "risk_level", "extreme"),
     Rejection(2, "too_long", "name", "x" * 40, "200"),
+    Rejection(2, "control_character", "name"),
     Rejection(2, "bad_email", "email", "nobody"),
     Rejection(2, "extra_fields"),
     Rejection(1, "bad_header", "region", "regoin", "region, regoin"),
