@@ -242,7 +242,7 @@ class FeeOut(ma.Schema):
 
 class MonthQuery(ma.Schema):
     month = Line(required=True, validate=ma.validate.Regexp(r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"),
-                             metadata={"example": "2026-11", "description": "the month (YYYY-MM), in the lab's time zone"})
+                 metadata={"example": "2026-11", "description": "the month (YYYY-MM), in the lab's time zone"})
 
 
 class UsageOut(ma.Schema):

@@ -162,7 +162,7 @@ class RequestQuery(ma.Schema):
 
 class MonthQuery(ma.Schema):
     month = Line(validate=ma.validate.Regexp(r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$"),
-                             metadata=_is("YYYY-MM; this month when absent"))
+                 metadata=_is("YYYY-MM; this month when absent"))
 
 
 class FiguresOut(ma.Schema):

@@ -335,7 +335,7 @@ def allocate_ids(session: Session, table: str, count: int) -> list[int]:
 class BackgroundWriter:
     """Batches of rows for several tables, written in the session's transaction while the caller
     goes on computing the next batch. On PostgreSQL a thread of its own sends each batch by COPY on
-    the session's connection, which the caller must not use until close(): the server checks the
+    the session's connection, which the caller must not use until the block ends: the server checks the
     batch's foreign keys and indexes it on its own core, and libpq waits without the GIL. SQLite
     writes in this process anyway, so there each batch is written at once.
 
@@ -383,7 +383,7 @@ class BackgroundWriter:
                 for table, rows in batch.items():
                     if rows:
                         _copy_rows(driver_connection, table, self.tables[table], rows)
-        except BaseException as exc:  # raised by close(), in the caller's thread
+        except BaseException as exc:  # raised in the caller's thread, by write() or at the block's end
             self.failure = exc
             while self.batches.get() is not None:  # the caller may be waiting to put a batch
                 pass

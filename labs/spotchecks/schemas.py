@@ -40,14 +40,13 @@ class PlanIn(ma.Schema):
                                                "at least one level above 0",
                                 "example": {"high": "0.05", "medium": "0.03", "low": "0.01"}})
     inspectors_per_task = Whole(load_default=2, validate=ma.validate.Range(min=2, max=10),
-                                            metadata=_is("inspectors drawn for each entity, at least two"))
+                                metadata=_is("inspectors drawn for each entity, at least two"))
     instruments_per_entity = Whole(load_default=1, validate=ma.validate.Range(min=1, max=100),
-                                               metadata=_is("instruments drawn at each entity (all it has, if "
-                                                            "fewer)"))
+                                   metadata=_is("instruments drawn at each entity (all it has, if fewer)"))
     draw_date = CalendarDate(required=True, metadata=_is("the day the draw is to take place"))
     publication_working_days = Whole(load_default=20, validate=ma.validate.Range(min=1, max=60),
-                                                 metadata=_is("working days after a task concludes within which "
-                                                              "its result is published"))
+                                     metadata=_is("working days after a task concludes within which its "
+                                                  "result is published"))
     previous_plan_id = Id(allow_none=True, metadata=_is("the previous round: its inspectors do not check the same "
                                                         "entities again (rotation); null: none"))
 
@@ -183,13 +182,13 @@ class ReviewIn(ma.Schema):
     conclusion = ma.fields.String(required=True, validate=ma.validate.OneOf(VERDICTS),
                                   metadata=_is("the inspector's conclusion on the instrument"))
     note = Text(load_default="", validate=ma.validate.Length(max=1000),
-                            metadata=_is("why, or what was seen"))
+                metadata=_is("why, or what was seen"))
 
 
 class NominatedTasksIn(ma.Schema):
     top = Whole(required=True, validate=ma.validate.Range(min=1, max=100),
-                            metadata=_is("how many of the most nominated instruments of the plan's kind, not yet "
-                                         "taken by a plan, join it"))
+                metadata=_is("how many of the most nominated instruments of the plan's kind, not yet taken "
+                             "by a plan, join it"))
 
 
 class NominationIn(ma.Schema):
@@ -224,7 +223,7 @@ class ResultsQuery(ma.Schema):
     plan_id = Id(metadata=_is("only this plan's results"))
     before = Id(metadata=_is("only results published before this one (its id): the next page"))
     limit = Whole(load_default=20, validate=ma.validate.Range(min=1, max=200),
-                              metadata=_is("results per page, newest first (1 to 200, default 20)"))
+                  metadata=_is("results per page, newest first (1 to 200, default 20)"))
 
 
 class PublishedOut(ma.Schema):

@@ -67,9 +67,9 @@ def create_plan(session: Session, actor: Actor | None, data: dict) -> Plan:
 
 def get_plan(session: Session, plan_id: int, lock: bool = False) -> Plan:
     """lock: for a change to the plan (its witnesses, its state). On PostgreSQL the row is locked
-    (FOR UPDATE), so two such requests take turns instead of both reading the same state; SQLite's
-    writers take turns anyway (BEGIN IMMEDIATE)."""
-    # FOR NO KEY UPDATE: rows that merely point at the plan (results, a later plan) are not held up.
+    (FOR NO KEY UPDATE: rows that merely point at the plan, its results or a later plan, are not held
+    up), so two such requests take turns instead of both reading the same state; SQLite's writers
+    take turns anyway (BEGIN IMMEDIATE)."""
     plan = (session.get(Plan, plan_id, with_for_update={"key_share": True}, populate_existing=True) if lock
             else session.get(Plan, plan_id))
     if plan is None:
